@@ -1,0 +1,325 @@
+"""Find a bank, load its books and validate them, reporting every problem with file:line:col."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from .model import (
+    Bank,
+    Book,
+    BookFile,
+    Campaign,
+    FlowStep,
+    KbError,
+    LintSuppression,
+    Manifest,
+    Phrase,
+    Problem,
+    TemplateError,
+    template_vars,
+)
+from .yamlio import YamlProblem, load_document
+
+MANIFEST = "bank.yaml"
+# files at the bank root that are not phrasebooks
+RESERVED = {MANIFEST, "kb-lint.yaml", "tests.yaml"}
+BUNDLED = Path(__file__).resolve().parent / "bundled"
+
+
+def display_path(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):
+        return str(path)
+
+
+def find_bank(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """--bank, else $KB_BANK, else phrasebank/ in the cwd or a parent, else the bundled bank."""
+    for source, value in (("--bank", explicit), ("KB_BANK", os.environ.get("KB_BANK"))):
+        if value:
+            p = Path(value)
+            if not p.is_dir():
+                raise KbError(f"{source}: {p} is not a folder", exit_code=2)
+            if not (p / MANIFEST).is_file():
+                raise KbError(f"{source}: {p} has no {MANIFEST}: not a kb bank", exit_code=2)
+            return p
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        cand = folder / "phrasebank"
+        if (cand / MANIFEST).is_file():
+            return cand
+    return BUNDLED
+
+
+def book_files(root: Path) -> list[Path]:
+    """Every phrasebook file of a bank: *.yaml below root, except the reserved root files."""
+    out = []
+    for p in sorted(root.rglob("*.yaml")):
+        rel = p.relative_to(root)
+        if any(part.startswith(".") for part in rel.parts):
+            continue
+        if len(rel.parts) == 1 and rel.name in RESERVED:
+            continue
+        out.append(p)
+    return out
+
+
+# --- pydantic errors -> messages ---------------------------------------------------------
+
+def _model_for(path: tuple, top: type[BaseModel]) -> type[BaseModel]:
+    if top is Manifest:
+        return Campaign if len(path) >= 2 and path[0] == "campaigns" else Manifest
+    if len(path) >= 2 and path[0] == "phrases":
+        rest = path[2:]
+        if rest[:1] == ("flow",) and len(rest) >= 2:
+            return FlowStep
+        if rest[:1] == ("lint",):
+            return LintSuppression
+        return Phrase
+    return Book
+
+
+def _fields(model: type[BaseModel]) -> list[str]:
+    return [f.alias or n for n, f in model.model_fields.items()]
+
+
+def _type_name(v: Any) -> str:
+    return {str: "text", int: "a number", float: "a number", bool: "true/false", list: "a list",
+            dict: "a mapping", type(None): "nothing"}.get(type(v), type(v).__name__)
+
+
+def _describe(err: dict[str, Any], base: tuple, top: type[BaseModel]) -> tuple[tuple, str, bool]:
+    """(location path, message, point at key?) for one pydantic error."""
+    loc = tuple("schema" if x == "schema_" else x for x in base + tuple(err["loc"]))
+    typ = err["type"]
+    where = ".".join(str(x) for x in loc[len(base):]) or "document"
+    if typ == "extra_forbidden":
+        key = loc[-1]
+        model = _model_for(loc[:-1], top)
+        names = _fields(model)
+        close = difflib.get_close_matches(str(key), names, n=1, cutoff=0.6)
+        hint = f"; did you mean '{close[0]}'?" if close else f" (allowed: {', '.join(names)})"
+        return loc, f"unknown key '{key}'{hint}", True
+    if typ == "missing":
+        parent = loc[:-1]
+        return parent, f"missing required key '{loc[-1]}'", False
+    msg = err["msg"]
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, "):]
+    elif typ in ("string_type", "int_type", "list_type", "dict_type", "date_type", "date_from_datetime_parsing",
+                 "int_parsing", "date_parsing", "bool_type", "model_type"):
+        want = {"string_type": "text", "int_type": "a whole number", "int_parsing": "a whole number",
+                "list_type": "a list", "dict_type": "a mapping", "model_type": "a mapping",
+                "bool_type": "true or false"}.get(typ, "a date (YYYY-MM-DD)")
+        got = _type_name(err.get("input"))
+        hint = " (quote it: \"1.0.0\")" if isinstance(err.get("input"), float) and loc[-1] == "version" else ""
+        msg = f"should be {want}, not {got}{hint}"
+    elif typ == "too_short":
+        msg = "must not be empty"
+    return loc, f"{where}: {msg}", False
+
+
+# --- loading ------------------------------------------------------------------------------
+
+
+def _read(path: Path, display: str, problems: list[Problem]) -> tuple[Any, dict]:
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        problems.append(Problem(display, 1, 1, f"cannot read: {e.strerror}"))
+        return None, {}
+    try:
+        return load_document(data)
+    except YamlProblem as e:
+        problems.append(Problem(display, e.line, e.col, e.message))
+        return None, {}
+
+
+def load_manifest(root: Path, problems: list[Problem]) -> tuple[Manifest | None, str]:
+    path = root / MANIFEST
+    display = display_path(path)
+    raw, locs = _read(path, display, problems)
+    if raw is None and not problems:
+        problems.append(Problem(display, 1, 1, "bank.yaml is empty: it needs schema, name, vars and campaigns"))
+    if raw is None:
+        return None, display
+    if not isinstance(raw, dict):
+        problems.append(Problem(display, 1, 1, f"bank.yaml should be a mapping, not {_type_name(raw)}"))
+        return None, display
+    try:
+        m = Manifest.model_validate(raw)
+    except ValidationError as e:
+        for err in e.errors():
+            loc, msg, at_key = _describe(err, (), Manifest)
+            line, col = _lookup(locs, loc + ("<key>",) if at_key else loc)
+            problems.append(Problem(display, line, col, msg))
+        return None, display
+    for name, value in list(m.vars.items()) + [
+        (f"{c}.{k}", v) for c, camp in m.campaigns.items() for k, v in camp.vars.items()
+    ]:
+        try:
+            template_vars(value)
+        except TemplateError as e:
+            problems.append(Problem(display, *_lookup(locs, ("vars", name)), f"variable {name}: {e}"))
+    return m, display
+
+
+def _lookup(locs: dict, path: tuple) -> tuple[int, int]:
+    while path:
+        if path in locs:
+            return locs[path]
+        path = path[:-1]
+    return locs.get((), (1, 1))
+
+
+def load_book(path: Path, problems: list[Problem]) -> BookFile | None:
+    display = display_path(path)
+    raw, locs = _read(path, display, problems)
+    if raw is None:
+        if not any(p.path == display for p in problems):
+            problems.append(Problem(display, 1, 1, "file is empty: a book needs schema, name, version, title, phrases"))
+        return None
+    if not isinstance(raw, dict):
+        problems.append(Problem(display, 1, 1, f"a book should be a mapping, not {_type_name(raw)}"))
+        return None
+
+    def report(err: dict, base: tuple, pid: str | None) -> None:
+        loc, msg, at_key = _describe(err, base, Book)
+        line, col = _lookup(locs, loc + ("<key>",) if at_key else loc)
+        problems.append(Problem(display, line, col, msg, pid))
+
+    header = {k: v for k, v in raw.items() if k != "phrases"}
+    raw_phrases = raw.get("phrases", [])
+    book: Book | None = None
+    try:
+        book = Book.model_validate({**header, "phrases": []})
+    except ValidationError as e:
+        for err in e.errors():
+            report(err, (), None)
+    if raw_phrases is None:
+        raw_phrases = []
+    if not isinstance(raw_phrases, list):
+        problems.append(Problem(display, *_lookup(locs, ("phrases",)), "phrases should be a list of phrases"))
+        raw_phrases = []
+    phrases: list[Phrase] = []
+    kept_index: list[int] = []
+    for i, rp in enumerate(raw_phrases):
+        pid = rp.get("id") if isinstance(rp, dict) and isinstance(rp.get("id"), str) else None
+        if not isinstance(rp, dict):
+            problems.append(Problem(display, *_lookup(locs, ("phrases", i)), f"phrase {i + 1} should be a mapping"))
+            continue
+        try:
+            phrases.append(Phrase.model_validate(rp))
+            kept_index.append(i)
+        except ValidationError as e:
+            for err in e.errors():
+                report(err, ("phrases", i), pid)
+    if book is None:
+        return None
+    if book.name != path.stem:
+        problems.append(Problem(display, *_lookup(locs, ("name",)),
+                                f"name '{book.name}' must equal the file name '{path.stem}'"))
+    if kept_index != list(range(len(kept_index))):
+        # keep the locations of the phrases that survived validation aligned with their index
+        locs = _reindex(locs, kept_index)
+    book.phrases = phrases
+    return BookFile(book=book, path=path, display=display, locs=locs)
+
+
+def _reindex(locs: dict, kept: list[int]) -> dict:
+    new_of = {old: new for new, old in enumerate(kept)}
+    out = {}
+    for k, v in locs.items():
+        if len(k) >= 2 and k[0] == "phrases" and isinstance(k[1], int):
+            if k[1] in new_of:
+                out[("phrases", new_of[k[1]], *k[2:])] = v
+        else:
+            out[k] = v
+    return out
+
+
+def _norm_question(q: str) -> str:
+    return "".join(unicodedata.normalize("NFKC", q).casefold().split())
+
+
+def load_bank(root: Path | str | None = None) -> tuple[Bank | None, list[Problem]]:
+    """Load and validate a bank. Returns (bank or None, every problem found)."""
+    root = Path(root) if root is not None else find_bank()
+    problems: list[Problem] = []
+    if not (root / MANIFEST).is_file():
+        return None, [Problem(display_path(root / MANIFEST), 1, 1, "no bank.yaml: not a kb bank")]
+    manifest, mdisplay = load_manifest(root, problems)
+    books = [b for p in book_files(root) if (b := load_book(p, problems)) is not None]
+    if manifest is None:
+        return None, problems
+    bank = Bank(root=root, manifest=manifest, books=books, manifest_display=mdisplay)
+    problems.extend(cross_check(bank))
+    if not bank.books and not any(p.path != mdisplay for p in problems):
+        problems.append(Problem(mdisplay, 1, 1, "the bank has no phrasebooks: add a <name>.yaml beside bank.yaml"))
+    return bank, problems
+
+
+def cross_check(bank: Bank) -> list[Problem]:
+    """Checks that span phrases and books: unique ids/shortcuts/names, variables, questions."""
+    out: list[Problem] = []
+    ids: dict[str, str] = {}
+    shortcuts: dict[str, str] = {}
+    names: dict[str, str] = {}
+    defined = set(bank.manifest.vars)
+    for bf in bank.books:
+        if bf.book.name in names:
+            out.append(Problem(bf.display, *bf.loc("name"),
+                               f"book name '{bf.book.name}' is also used by {names[bf.book.name]}"))
+        names.setdefault(bf.book.name, bf.display)
+    for bf, i, p in bank.phrases():
+        here = f"{bf.display}:{bf.phrase_loc(i)[0]}"
+        if p.id in ids:
+            out.append(Problem(bf.display, *bf.phrase_loc(i, "id"),
+                               f"duplicate phrase id (first defined at {ids[p.id]})", p.id))
+        else:
+            ids[p.id] = here
+        if p.shortcut:
+            if p.shortcut in shortcuts:
+                out.append(Problem(bf.display, *bf.phrase_loc(i, "shortcut"),
+                                   f"duplicate shortcut '{p.shortcut}' (also used by {shortcuts[p.shortcut]})", p.id))
+            else:
+                shortcuts[p.shortcut] = p.id
+        seen: dict[str, int] = {}
+        for qi, q in enumerate(p.questions):
+            key = _norm_question(q)
+            if key in seen:
+                out.append(Problem(bf.display, *bf.phrase_loc(i, "questions", qi),
+                                   f"duplicate question '{q}' (same as question {seen[key] + 1})", p.id))
+            else:
+                seen[key] = qi
+        for field, text in p.texts():
+            keys = tuple(int(x) if x.isdigit() else x for x in field.split("."))
+            try:
+                used = template_vars(text)
+            except TemplateError as e:
+                out.append(Problem(bf.display, *bf.phrase_loc(i, *keys), str(e), p.id))
+                continue
+            for name, _ in used:
+                if name not in defined:
+                    close = difflib.get_close_matches(name, sorted(defined), n=1)
+                    hint = f"; did you mean {{{close[0]}}}?" if close else "; define it under vars: in bank.yaml"
+                    out.append(Problem(bf.display, *bf.phrase_loc(i, *keys),
+                                       f"variable {{{name}}} is not defined in bank.yaml{hint}", p.id))
+    return out
+
+
+def open_bank(root: Path | str | None = None, *, strict: bool = False) -> tuple[Bank, list[Problem]]:
+    """Load a bank for use (search, export ...). Raises KbError when it cannot be used at all,
+    or, with strict, when it has any problem."""
+    bank, problems = load_bank(root)
+    if bank is None or (strict and problems):
+        shown = "\n".join(str(p) for p in problems[:20])
+        more = f"\n... and {len(problems) - 20} more" if len(problems) > 20 else ""
+        raise KbError(f"{shown}{more}\nkb: the bank has {len(problems)} problem(s): run 'kb validate'")
+    return bank, problems

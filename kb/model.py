@@ -1,0 +1,277 @@
+"""The phrasebook data model: pydantic models (one per concept) and plain result types.
+
+Everything else in kb depends on this module; it depends on nothing in kb.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+SCHEMA_VERSION = 1
+ID_RE = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)*$")
+SHORTCUT_RE = re.compile(r"^[a-z][a-z0-9]*$")
+SEMVER_RE = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
+VAR_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# {{ and }} are literal braces, {name} a variable; anything else with a brace is malformed.
+_TEMPLATE_RE = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
+
+
+class KbError(Exception):
+    """An error kb reports to the user as a message (never a traceback).
+
+    ``exit_code`` is 1 for bad data and failed checks, 2 for usage errors.
+    """
+
+    def __init__(self, message: str, exit_code: int = 1):
+        super().__init__(message)
+        self.message = message
+        self.exit_code = exit_code
+
+
+class TemplateError(ValueError):
+    pass
+
+
+def template_vars(text: str) -> list[tuple[str, int]]:
+    """The variables a reply uses, with their offsets. Raises TemplateError on stray braces."""
+    found = []
+    for m in _TEMPLATE_RE.finditer(text):
+        tok = m.group(0)
+        if tok in ("{{", "}}"):
+            continue
+        name = m.group(1)
+        if name is None:
+            raise TemplateError(f"stray '{tok}' at offset {m.start()} (write '{tok}{tok}' for a literal brace)")
+        if not VAR_NAME_RE.match(name):
+            raise TemplateError(f"'{{{name}}}' is not a valid variable name (letters, digits, _)")
+        found.append((name, m.start()))
+    return found
+
+
+def render(text: str, variables: dict[str, str], keep_missing: bool = False) -> str:
+    """Replace {name} by its value; {{ and }} become literal braces.
+
+    A missing variable raises TemplateError unless keep_missing, which leaves it as {name}.
+    """
+
+    def sub(m: re.Match[str]) -> str:
+        tok = m.group(0)
+        if tok == "{{":
+            return "{"
+        if tok == "}}":
+            return "}"
+        name = m.group(1)
+        if name is None:
+            return tok
+        if name in variables:
+            return str(variables[name])
+        if keep_missing:
+            return tok
+        raise TemplateError(f"variable {{{name}}} has no value")
+
+    return _TEMPLATE_RE.sub(sub, text)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, str_strip_whitespace=False)
+
+
+class FlowStep(_Strict):
+    step: str = Field(min_length=1)
+    reply: str
+
+    @field_validator("reply")
+    @classmethod
+    def _reply_not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("reply is empty")
+        return v
+
+
+class LintSuppression(_Strict):
+    allow: list[str] = Field(min_length=1)
+    reason: str | None = None
+
+
+class Phrase(_Strict):
+    id: str
+    title: str = Field(min_length=1)
+    group: str | None = None
+    shortcut: str | None = None
+    questions: list[str] = Field(min_length=1)
+    reply: str | None = None
+    flow: list[FlowStep] | None = None
+    tags: list[str] = Field(default_factory=list)
+    lint: LintSuppression | None = None
+
+    @field_validator("id")
+    @classmethod
+    def _id_ok(cls, v: str) -> str:
+        if not ID_RE.match(v):
+            raise ValueError(f"id '{v}' must be dotted lower-case words: [a-z0-9_] separated by '.'")
+        return v
+
+    @field_validator("shortcut")
+    @classmethod
+    def _shortcut_ok(cls, v: str | None) -> str | None:
+        if v is not None and not SHORTCUT_RE.match(v):
+            raise ValueError(
+                f"shortcut '{v}' must be lower-case letters/digits starting with a letter (e.g. fhsj)"
+            )
+        return v
+
+    @field_validator("questions")
+    @classmethod
+    def _questions_ok(cls, v: list[str]) -> list[str]:
+        for i, q in enumerate(v):
+            if not q.strip():
+                raise ValueError(f"question {i + 1} is empty")
+        return v
+
+    @field_validator("reply")
+    @classmethod
+    def _reply_not_blank(cls, v: str | None) -> str | None:
+        if v is not None and not v.strip():
+            raise ValueError("reply is empty")
+        return v
+
+    @model_validator(mode="after")
+    def _reply_or_flow(self) -> Phrase:
+        if (self.reply is None) == (self.flow is None):
+            raise ValueError("a phrase needs exactly one of 'reply' (one text) or 'flow' (ordered steps)")
+        if self.flow is not None and not self.flow:
+            raise ValueError("flow has no steps")
+        return self
+
+    def texts(self) -> list[tuple[str, str]]:
+        """(field path, text) of every reply text: ('reply', ...) or ('flow.N.reply', ...)."""
+        if self.reply is not None:
+            return [("reply", self.reply)]
+        return [(f"flow.{i}.reply", s.reply) for i, s in enumerate(self.flow or [])]
+
+
+class Book(_Strict):
+    schema_: int = Field(alias="schema")
+    name: str
+    version: str
+    title: str = Field(min_length=1)
+    description: str = ""
+    phrases: list[Phrase] = Field(default_factory=list)
+
+    @field_validator("schema_")
+    @classmethod
+    def _schema_ok(cls, v: int) -> int:
+        if v != SCHEMA_VERSION:
+            raise ValueError(f"schema {v} is not supported (this kb reads schema {SCHEMA_VERSION})")
+        return v
+
+    @field_validator("version")
+    @classmethod
+    def _semver(cls, v: str) -> str:
+        if not SEMVER_RE.match(v):
+            raise ValueError(f"version '{v}' is not semver MAJOR.MINOR.PATCH (e.g. 1.0.0)")
+        return v
+
+
+class Campaign(_Strict):
+    title: str
+    start: date
+    end: date
+    vars: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _dates(self) -> Campaign:
+        if self.end < self.start:
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        return self
+
+
+class Manifest(_Strict):
+    schema_: int = Field(alias="schema")
+    name: str
+    description: str = ""
+    vars: dict[str, str] = Field(default_factory=dict)
+    campaigns: dict[str, Campaign] = Field(default_factory=dict)
+
+    @field_validator("schema_")
+    @classmethod
+    def _schema_ok(cls, v: int) -> int:
+        if v != SCHEMA_VERSION:
+            raise ValueError(f"schema {v} is not supported (this kb reads schema {SCHEMA_VERSION})")
+        return v
+
+
+Loc = tuple[int, int]  # 1-based line, column
+
+
+@dataclass
+class Problem:
+    """One problem found in a file, reported as path:line:col: [id: ]message."""
+
+    path: str
+    line: int
+    col: int
+    message: str
+    phrase_id: str | None = None
+    severity: Literal["error", "warning", "info"] = "error"
+
+    def __str__(self) -> str:
+        who = f"{self.phrase_id}: " if self.phrase_id else ""
+        return f"{self.path}:{self.line}:{self.col}: {who}{self.message}"
+
+
+@dataclass
+class BookFile:
+    """A loaded phrasebook with where each of its values stands in the file."""
+
+    book: Book
+    path: Path
+    display: str  # path as shown in messages (relative to the cwd when possible)
+    locs: dict[tuple, Loc] = field(default_factory=dict)
+
+    def loc(self, *keys: object) -> Loc:
+        """Line/column of the value at keys, or of its nearest parent that has one."""
+        k = tuple(keys)
+        while k:
+            if k in self.locs:
+                return self.locs[k]
+            k = k[:-1]
+        return self.locs.get((), (1, 1))
+
+    def phrase_loc(self, index: int, *keys: object) -> Loc:
+        return self.loc("phrases", index, *keys)
+
+
+@dataclass
+class Bank:
+    root: Path
+    manifest: Manifest
+    books: list[BookFile]
+    manifest_display: str = "bank.yaml"
+
+    def phrases(self) -> list[tuple[BookFile, int, Phrase]]:
+        return [(bf, i, p) for bf in self.books for i, p in enumerate(bf.book.phrases)]
+
+    def find(self, phrase_id: str) -> tuple[BookFile, int, Phrase] | None:
+        for item in self.phrases():
+            if item[2].id == phrase_id:
+                return item
+        return None
+
+    def variables(self, campaign: str | None = None) -> dict[str, str]:
+        values = dict(self.manifest.vars)
+        if campaign is not None:
+            if campaign not in self.manifest.campaigns:
+                known = ", ".join(sorted(self.manifest.campaigns)) or "none"
+                raise KbError(f"unknown campaign '{campaign}' (known: {known})", exit_code=2)
+            values.update(self.manifest.campaigns[campaign].vars)
+        return values
+
+    def book(self, name: str) -> BookFile | None:
+        return next((b for b in self.books if b.book.name == name), None)

@@ -1,0 +1,54 @@
+"""Plain views of phrases: records for kb list, rendered text for kb show."""
+
+from __future__ import annotations
+
+from .model import Bank, KbError, Phrase, render
+
+
+def phrase_record(book: str, p: Phrase) -> dict:
+    rec: dict = {"id": p.id, "book": book, "title": p.title, "group": p.group, "shortcut": p.shortcut,
+                 "questions": list(p.questions)}
+    if p.reply is not None:
+        rec["reply"] = p.reply
+    else:
+        rec["flow"] = [{"step": s.step, "reply": s.reply} for s in p.flow or []]
+    return rec
+
+
+def phrase_records(bank: Bank, book: str | None = None) -> list[dict]:
+    if book is not None and bank.book(book) is None:
+        raise KbError(f"no book named '{book}' (books: {', '.join(b.book.name for b in bank.books)})", 2)
+    return [phrase_record(bf.book.name, p) for bf, _, p in bank.phrases() if book in (None, bf.book.name)]
+
+
+def group_of(bank: Bank, book_title: str, p: Phrase) -> str:
+    return p.group or book_title
+
+
+def rendered_texts(bank: Bank, p: Phrase, campaign: str | None = None) -> list[tuple[str | None, str]]:
+    """(step name or None, rendered reply) for a phrase; unknown variables stay as {name}."""
+    values = bank.variables(campaign)
+    if p.reply is not None:
+        return [(None, render(p.reply, values, keep_missing=True))]
+    return [(s.step, render(s.reply, values, keep_missing=True)) for s in p.flow or []]
+
+
+def show_phrase(bank: Bank, phrase_id: str, campaign: str | None = None) -> str:
+    found = bank.find(phrase_id)
+    if found is None:
+        import difflib
+
+        close = difflib.get_close_matches(phrase_id, [p.id for _, _, p in bank.phrases()], n=3)
+        hint = f" (did you mean: {', '.join(close)}?)" if close else ""
+        raise KbError(f"no phrase with id '{phrase_id}'{hint}")
+    bf, _, p = found
+    lines = [f"{p.id}  [{bf.book.name} {bf.book.version}]  {p.title}"
+             + (f"  shortcut: {p.shortcut}" if p.shortcut else "")]
+    lines.append(f"group: {group_of(bank, bf.book.title, p)}")
+    texts = rendered_texts(bank, p, campaign)
+    for n, (step, text) in enumerate(texts, 1):
+        lines.append("")
+        if step is not None:
+            lines.append(f"step {n}/{len(texts)}: {step}")
+        lines.append(text)
+    return "\n".join(lines)

@@ -1,0 +1,225 @@
+"""YAML in and out.
+
+Reading phrasebooks: ruamel.yaml composes the node tree and kb builds plain Python
+values from it itself, so that
+  * no tag other than YAML's core types is ever constructed (``!!python/...`` is an error),
+  * every value keeps its line and column,
+  * aliases are bounded (a billion-laughs document is refused, not expanded),
+  * duplicate keys are errors.
+Writing keeps comments and key order: ruamel.yaml round-trip mode, then an atomic
+temp-file-and-rename in the same folder.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.constructor import SafeConstructor
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from .model import KbError, Loc
+
+MAX_FILE_BYTES = 4 * 1024 * 1024
+MAX_NODES = 500_000  # values built from one document, aliases counted each time they are used
+MAX_ALIAS_EXPANSIONS = 10_000  # a list or mapping built again through an alias
+MAX_DEPTH = 64
+
+_CORE = "tag:yaml.org,2002:"
+_SCALAR_TAGS = {f"{_CORE}{t}" for t in ("str", "int", "float", "bool", "null", "timestamp")}
+
+
+class YamlProblem(Exception):
+    def __init__(self, message: str, line: int = 1, col: int = 1):
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.col = col
+
+
+def check_text(data: bytes) -> str:
+    """Decode a YAML file's bytes, refusing what kb will not read. Raises YamlProblem."""
+    if len(data) > MAX_FILE_BYTES:
+        raise YamlProblem(
+            f"file is too large ({len(data) / 1048576:.1f} MB; the limit is "
+            f"{MAX_FILE_BYTES // 1048576} MB per book: split it into several books)"
+        )
+    if data.startswith(b"\xef\xbb\xbf"):
+        raise YamlProblem("file starts with a byte-order mark (BOM): save it as UTF-8 without BOM")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        before = data[: e.start]
+        line = before.count(b"\n") + 1
+        col = len(before) - (before.rfind(b"\n") + 1) + 1
+        raise YamlProblem(
+            f"invalid UTF-8 (byte 0x{data[e.start]:02x}): save the file as UTF-8", line, col
+        ) from None
+    if "\x00" in text:
+        i = text.index("\x00")
+        raise YamlProblem("file contains a NUL character", text.count("\n", 0, i) + 1, 1)
+    for n, raw in enumerate(text.split("\n"), 1):
+        if "\t" in raw:
+            stripped = raw.lstrip(" ")
+            if stripped.startswith("\t"):
+                raise YamlProblem(
+                    "tab used for indentation: YAML indents with spaces only", n, raw.index("\t") + 1
+                )
+    return text
+
+
+class _Builder:
+    def __init__(self, constructor: SafeConstructor) -> None:
+        self.locs: dict[tuple, Loc] = {}
+        self.count = 0
+        self.expansions = 0
+        self._seen: set[int] = set()
+        self._scalars = constructor
+
+    def build(self, node: Node, path: tuple, depth: int = 0, active: frozenset = frozenset()) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise YamlProblem(
+                "document expands to too many values (recursive or repeated aliases?)",
+                *_mark(node),
+            )
+        if depth > MAX_DEPTH:
+            raise YamlProblem(f"document is nested deeper than {MAX_DEPTH} levels", *_mark(node))
+        if id(node) in active:
+            raise YamlProblem("recursive alias: an anchor refers to itself", *_mark(node))
+        self.locs.setdefault(path, _mark(node))
+        tag = node.tag if isinstance(node.tag, str) else getattr(node.tag, "value", str(node.tag))
+        if isinstance(node, ScalarNode):
+            if tag not in _SCALAR_TAGS:
+                raise YamlProblem(f"tag '{tag}' is not allowed: phrasebooks hold plain values only", *_mark(node))
+            try:
+                return self._scalars.construct_object(node, deep=True)
+            except (YAMLError, ValueError, TypeError, OverflowError) as e:
+                raise YamlProblem(f"bad value {node.value!r}: {e}", *_mark(node)) from None
+        if id(node) in self._seen:
+            self.expansions += 1
+            if self.expansions > MAX_ALIAS_EXPANSIONS:
+                raise YamlProblem(
+                    "too many alias expansions (a 'billion laughs' document?): write values out", *_mark(node)
+                )
+        self._seen.add(id(node))
+        active = active | {id(node)}
+        if isinstance(node, SequenceNode):
+            if tag != f"{_CORE}seq":
+                raise YamlProblem(f"tag '{tag}' is not allowed on a list", *_mark(node))
+            return [self.build(child, path + (i,), depth + 1, active) for i, child in enumerate(node.value)]
+        if isinstance(node, MappingNode):
+            if tag != f"{_CORE}map":
+                raise YamlProblem(f"tag '{tag}' is not allowed on a mapping", *_mark(node))
+            out: dict[Any, Any] = {}
+            for knode, vnode in node.value:
+                if not isinstance(knode, ScalarNode):
+                    raise YamlProblem("a key must be a plain value", *_mark(knode))
+                if knode.tag == f"{_CORE}merge" or knode.value == "<<" and knode.tag != f"{_CORE}str":
+                    raise YamlProblem("merge keys (<<) are not supported in phrasebooks", *_mark(knode))
+                key = self.build(knode, path + ("<key>",), depth + 1, active)
+                if isinstance(key, (list, dict)):
+                    raise YamlProblem("a key must be a plain value", *_mark(knode))
+                if key in out:
+                    raise YamlProblem(f"duplicate key '{key}'", *_mark(knode))
+                self.locs[path + (key,)] = _mark(vnode)
+                self.locs[path + (key, "<key>")] = _mark(knode)
+                out[key] = self.build(vnode, path + (key,), depth + 1, active)
+            return out
+        raise YamlProblem("unsupported YAML node", *_mark(node))
+
+
+def _mark(node: Node) -> Loc:
+    m = node.start_mark
+    return (m.line + 1, m.column + 1) if m is not None else (1, 1)
+
+
+def load_document(data: bytes) -> tuple[Any, dict[tuple, Loc]]:
+    """Parse one YAML document safely. Returns (value, locations). Raises YamlProblem."""
+    text = check_text(data)
+    yaml = YAML(typ="safe", pure=True)
+    try:
+        nodes = list(yaml.compose_all(io.StringIO(text)))
+    except MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        msg = " ".join(x for x in (e.context, e.problem) if x) or "YAML syntax error"
+        raise YamlProblem(f"YAML syntax error: {msg}", line, col) from None
+    except YAMLError as e:
+        raise YamlProblem(f"YAML error: {e}") from None
+    except RecursionError:
+        raise YamlProblem(f"document is nested deeper than {MAX_DEPTH} levels") from None
+    if len(nodes) > 1:
+        raise YamlProblem("file holds more than one YAML document (---): one book per file", *_mark(nodes[1]))
+    if not nodes or nodes[0] is None:
+        return None, {}
+    b = _Builder(yaml.constructor)
+    try:
+        value = b.build(nodes[0], ())
+    except RecursionError:
+        raise YamlProblem(f"document is nested deeper than {MAX_DEPTH} levels") from None
+    return value, b.locs
+
+
+# --- round-trip editing -----------------------------------------------------------------
+
+
+def rt_yaml() -> YAML:
+    y = YAML(typ="rt")
+    y.preserve_quotes = True
+    y.width = 4096
+    y.indent(mapping=2, sequence=4, offset=2)
+    y.allow_unicode = True
+    return y
+
+
+def rt_load(path: Path) -> Any:
+    return rt_yaml().load(path.read_text(encoding="utf-8"))
+
+
+def rt_dump(data: Any) -> str:
+    buf = io.StringIO()
+    rt_yaml().dump(data, buf)
+    return buf.getvalue()
+
+
+def atomic_write(path: Path, data: str | bytes, *, force: bool = True) -> None:
+    """Write via a temp file in the same folder and rename it over the target.
+
+    With force=False an existing file is refused (KbError) and never replaced.
+    """
+    path = Path(path)
+    if not force and path.exists():
+        raise KbError(f"{path} exists: pass --force to replace it")
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as e:
+        raise KbError(f"cannot write {path}: {e.strerror}") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(raw)
+            f.flush()
+            os.fsync(f.fileno())
+        if not force:
+            # refuse to clobber a file that appeared meanwhile: link fails if the target exists
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                raise KbError(f"{path} exists: pass --force to replace it") from None
+            except OSError:
+                os.replace(tmp, path)
+            else:
+                os.unlink(tmp)
+        else:
+            os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
