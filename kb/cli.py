@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .model import KbError
+from .errors import KbError
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -29,7 +29,7 @@ class KbGroup(click.Group):
 
 
 def _bank_root(ctx: click.Context) -> Path:
-    from .load import find_bank
+    from .bankfiles import find_bank
 
     return find_bank(ctx.obj.get("bank"))
 
@@ -127,6 +127,98 @@ def show(ctx: click.Context, phrase_id: str, campaign: str | None) -> None:
 
     bank, _ = open_bank(_bank_root(ctx))
     click.echo(show_phrase(bank, phrase_id, campaign))
+
+
+def _clean(text: str) -> str:
+    """Text safe to print and to put in JSON (lone surrogates from odd input replaced)."""
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def _match_json(m, variables) -> dict:
+    d = {"id": m.id, "title": m.title, "shortcut": m.shortcut, "score": m.score,
+         "reply": m.reply_text(variables)}
+    if len(m.texts) > 1 or m.texts[0][0] is not None:
+        d["flow"] = [{"step": s, "reply": t} for s, t in m.rendered(variables)]
+    return d
+
+
+def _result_json(r, variables) -> dict:
+    return {"query": _clean(r.query), "matches": [_match_json(m, variables) for m in r.matches] if r.confident else [],
+            "nearest": [] if r.confident else [_match_json(m, variables) for m in r.matches]}
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("query", nargs=-1)
+@click.option("-k", "k", default=3, show_default=True, type=click.IntRange(1, 50), help="How many matches.")
+@click.option("--campaign", help="Render the reply with this campaign's variables (618, double11 ...).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--jsonl", is_flag=True, help="Read queries from stdin, one per line; write one JSON line each.")
+@click.option("--no-cache", is_flag=True, help="Build the index in memory; do not read or write the cache.")
+@click.pass_context
+def search(ctx: click.Context, query: tuple[str, ...], k: int, campaign: str | None, as_json: bool,
+           jsonl: bool, no_cache: bool) -> None:
+    """Find the approved reply for a buyer's message.
+
+    \b
+    Exit 0 with a confident match, 1 when nothing fits (the nearest candidates
+    are printed, marked low confidence).
+    Examples:
+      kb search "双11拍的啥时候发啊"
+      kb search -k 5 --campaign double11 "定金能退吗"
+      kb search --json "能便宜点吗"
+      printf '在吗\n包邮吗\n' | kb search --jsonl
+    """
+    from .search import load_index
+
+    index = load_index(_bank_root(ctx), use_cache=not no_cache)
+    variables = index.variables_for(campaign)
+    if jsonl:
+        if query:
+            raise KbError("--jsonl reads queries from stdin: give no QUERY argument", 2)
+        out = sys.stdout
+        for raw in sys.stdin.buffer:
+            line = raw.decode("utf-8", "replace").rstrip("\r\n")
+            r = index.search(line, k=k)
+            out.write(json.dumps(_result_json(r, variables), ensure_ascii=False) + "\n")
+        out.flush()
+        return
+    text = " ".join(query).strip()
+    if not text:
+        raise KbError("give the buyer's message: kb search \"什么时候发货\" (or --jsonl to read stdin)", 2)
+    r = index.search(text, k=k)
+    if as_json:
+        click.echo(json.dumps(_result_json(r, variables), ensure_ascii=False, indent=2))
+    else:
+        from .view import format_result
+
+        click.echo(format_result(r, variables))
+    ctx.exit(0 if r.confident else 1)
+
+
+@cli.command("eval", context_settings=CONTEXT)
+@click.argument("cases", type=click.Path(dir_okay=False))
+@click.option("--min-top1", type=click.FloatRange(0, 1), help="Exit 1 when top-1 is below this.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures and misses as JSON.")
+@click.pass_context
+def eval_(ctx: click.Context, cases: str, min_top1: float | None, as_json: bool) -> None:
+    """Measure search on a case file (cases: [{q: 买家消息, expect: phrase.id or null}]).
+
+    \b
+    Prints top-1, top-3, MRR, out-of-scope rejection, in-scope false rejection
+    and every miss. Team leads keep one per bank as a regression test.
+    Example:  kb eval ../shared/eval/dev.yaml --min-top1 0.95
+    """
+    from pathlib import Path
+
+    from .evaluate import evaluate, format_report, read_cases
+    from .search import load_index
+
+    index = load_index(_bank_root(ctx))
+    rep = evaluate(index, read_cases(Path(cases)))
+    click.echo(json.dumps(rep.as_dict(), ensure_ascii=False, indent=2) if as_json else format_report(rep))
+    if min_top1 is not None and rep.top1 < min_top1:
+        click.echo(f"kb: top-1 {rep.top1:.3f} is below --min-top1 {min_top1}", err=True)
+        ctx.exit(1)
 
 
 @cli.command(context_settings=CONTEXT)

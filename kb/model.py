@@ -13,71 +13,15 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from .errors import KbError
+from .template import TemplateError, render, template_vars
+
+__all__ = ["KbError", "TemplateError", "render", "template_vars"]
+
 SCHEMA_VERSION = 1
 ID_RE = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)*$")
 SHORTCUT_RE = re.compile(r"^[a-z][a-z0-9]*$")
 SEMVER_RE = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
-VAR_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-# {{ and }} are literal braces, {name} a variable; anything else with a brace is malformed.
-_TEMPLATE_RE = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
-
-
-class KbError(Exception):
-    """An error kb reports to the user as a message (never a traceback).
-
-    ``exit_code`` is 1 for bad data and failed checks, 2 for usage errors.
-    """
-
-    def __init__(self, message: str, exit_code: int = 1):
-        super().__init__(message)
-        self.message = message
-        self.exit_code = exit_code
-
-
-class TemplateError(ValueError):
-    pass
-
-
-def template_vars(text: str) -> list[tuple[str, int]]:
-    """The variables a reply uses, with their offsets. Raises TemplateError on stray braces."""
-    found = []
-    for m in _TEMPLATE_RE.finditer(text):
-        tok = m.group(0)
-        if tok in ("{{", "}}"):
-            continue
-        name = m.group(1)
-        if name is None:
-            raise TemplateError(f"stray '{tok}' at offset {m.start()} (write '{tok}{tok}' for a literal brace)")
-        if not VAR_NAME_RE.match(name):
-            raise TemplateError(f"'{{{name}}}' is not a valid variable name (letters, digits, _)")
-        found.append((name, m.start()))
-    return found
-
-
-def render(text: str, variables: dict[str, str], keep_missing: bool = False) -> str:
-    """Replace {name} by its value; {{ and }} become literal braces.
-
-    A missing variable raises TemplateError unless keep_missing, which leaves it as {name}.
-    """
-
-    def sub(m: re.Match[str]) -> str:
-        tok = m.group(0)
-        if tok == "{{":
-            return "{"
-        if tok == "}}":
-            return "}"
-        name = m.group(1)
-        if name is None:
-            return tok
-        if name in variables:
-            return str(variables[name])
-        if keep_missing:
-            return tok
-        raise TemplateError(f"variable {{{name}}} has no value")
-
-    return _TEMPLATE_RE.sub(sub, text)
-
-
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, str_strip_whitespace=False)
 

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from .model import Bank, KbError, Phrase, render
+from typing import TYPE_CHECKING
+
+from .errors import KbError
+from .template import render
+
+if TYPE_CHECKING:  # the search fast path must not import pydantic
+    from .model import Bank, Phrase
 
 
 def phrase_record(book: str, p: Phrase) -> dict:
@@ -52,3 +58,23 @@ def show_phrase(bank: Bank, phrase_id: str, campaign: str | None = None) -> str:
             lines.append(f"step {n}/{len(texts)}: {step}")
         lines.append(text)
     return "\n".join(lines)
+
+
+def format_result(result, variables: dict[str, str]) -> str:
+    """kb search's text output: rank, id, title, shortcut, score and the rendered reply."""
+    lines = []
+    if not result.matches:
+        return f"no confident match for: {result.query.strip()}\n(nothing in the bank is close)"
+    if not result.confident:
+        lines.append(f"no confident match for: {result.query.strip()}")
+        lines.append("nearest candidates (low confidence):")
+    for rank, m in enumerate(result.matches, 1):
+        sc = f"[{m.shortcut}]" if m.shortcut else ""
+        flag = "" if result.confident else "  (low confidence)"
+        lines.append(f"{rank}. {m.id}  {m.title}  {sc}  score {m.score:.2f}{flag}")
+        for step, text in m.rendered(variables):
+            prefix = f"   【{step}】" if step else "   "
+            for i, ln in enumerate(text.splitlines() or [""]):
+                lines.append((prefix if i == 0 else "   ") + ln)
+        lines.append("")
+    return "\n".join(lines).rstrip()
