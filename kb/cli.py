@@ -221,6 +221,121 @@ def eval_(ctx: click.Context, cases: str, min_top1: float | None, as_json: bool)
         ctx.exit(1)
 
 
+def _ruleset(ctx: click.Context, config: str | None):
+    from pathlib import Path
+
+    from .lint.engine import load_rules
+
+    if config:
+        return load_rules(Path(config))
+    root = _bank_root(ctx)
+    cfg = root / "kb-lint.yaml"
+    return load_rules(cfg if cfg.is_file() else None)
+
+
+def _exit_for(findings, strict: bool) -> int:
+    if any(f.severity == "error" for f in findings):
+        return 1
+    if strict and any(f.severity == "warning" for f in findings):
+        return 1
+    return 0
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "github", "sarif"]), default="text",
+              show_default=True, help="github = workflow annotations; sarif = code scanning.")
+@click.option("--config", type=click.Path(dir_okay=False), help="Lint configuration (default: kb-lint.yaml "
+              "at the bank root).")
+@click.option("--strict", is_flag=True, help="Also fail (exit 1) on warnings.")
+@click.pass_context
+def lint(ctx: click.Context, paths: tuple[str, ...], fmt: str, config: str | None, strict: bool) -> None:
+    """Catch forbidden promises and risky wording in the bank's replies.
+
+    \b
+    Each finding: path:line:col: severity rule-id: message (suggestion).
+    Exit 0 no errors, 1 errors (or warnings with --strict), 2 usage.
+    Suppress per phrase with a reason:
+      lint: {allow: [adlaw.absolute], reason: "品牌注册名含'最'"}
+    Examples:
+      kb lint
+      kb lint phrasebank/shipping.yaml --format github
+      kb lint --format sarif > kb-lint.sarif
+    """
+    from .lint.bank import lint_bank
+    from .lint.output import render
+    from .load import open_bank
+
+    ruleset = _ruleset(ctx, config)
+    bank, _ = open_bank(_bank_root(ctx))
+    books = []
+    for p in paths:
+        from pathlib import Path
+
+        path = Path(p)
+        match = [bf for bf in bank.books if bf.path.resolve() == path.resolve() or bf.book.name == p]
+        if not match:
+            raise KbError(f"{p}: not a book of the bank at {bank.root} (books: "
+                          f"{', '.join(bf.book.name for bf in bank.books)})", 2)
+        books.extend(bf.book.name for bf in match)
+    findings = lint_bank(bank, ruleset, books or None)
+    out = render(findings, fmt, ruleset)
+    if out:
+        click.echo(out)
+    if fmt == "text":
+        n_err = sum(f.severity == "error" for f in findings)
+        n_warn = sum(f.severity == "warning" for f in findings)
+        click.echo(f"{n_err} error(s), {n_warn} warning(s) in {len(bank.phrases())} phrases", err=True)
+    ctx.exit(_exit_for(findings, strict))
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("text", nargs=-1)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "github", "sarif"]), default="text",
+              show_default=True)
+@click.option("--jsonl", is_flag=True, help="Read texts from stdin, one per line; write one JSON line each.")
+@click.option("--config", type=click.Path(dir_okay=False), help="Lint configuration file.")
+@click.option("--strict", is_flag=True, help="Also fail (exit 1) on warnings.")
+@click.pass_context
+def check(ctx: click.Context, text: tuple[str, ...], fmt: str, jsonl: bool, config: str | None,
+          strict: bool) -> None:
+    """Lint a reply an agent is about to send (same rules as kb lint).
+
+    \b
+    Examples:
+      kb check "亲，今天下单保证今天发货哦"
+      printf '加我微信\n预计3天内发出\n' | kb check --jsonl
+    """
+    from .lint.engine import lint_text
+    from .lint.output import render
+
+    ruleset = _ruleset(ctx, config)
+    if jsonl:
+        if text:
+            raise KbError("--jsonl reads texts from stdin: give no TEXT argument", 2)
+        worst = []
+        for raw in sys.stdin.buffer:
+            line = raw.decode("utf-8", "replace").rstrip("\r\n")
+            fs = lint_text(line, ruleset)
+            worst.extend(fs)
+            rec = {"text": _clean(line), "findings": [
+                {"rule": f.rule, "severity": f.severity, "start": f.start, "end": f.end, "message": f.message,
+                 "suggestion": f.suggestion} for f in fs]}
+            sys.stdout.write(json.dumps(rec, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+        ctx.exit(_exit_for(worst, strict))
+    body = " ".join(text)
+    if not body.strip():
+        raise KbError("give the reply text: kb check \"亲，…\" (or --jsonl to read stdin)", 2)
+    findings = lint_text(body, ruleset)
+    out = render(findings, fmt, ruleset)
+    if out:
+        click.echo(out)
+    elif fmt == "text":
+        click.echo("ok: no findings", err=True)
+    ctx.exit(_exit_for(findings, strict))
+
+
 @cli.command(context_settings=CONTEXT)
 @click.pass_context
 def ui(ctx: click.Context) -> None:

@@ -1,0 +1,86 @@
+"""Lint output formats: text, json, github (workflow annotations), sarif (2.1.0)."""
+
+from __future__ import annotations
+
+import json
+
+from .. import __version__
+from .engine import Finding, RuleSet
+
+FORMATS = ("text", "json", "github", "sarif")
+
+
+def _where(f: Finding) -> str:
+    if f.path is not None:
+        return f"{f.path}:{f.line}:{f.col}"
+    return f"<text>:1:{f.start + 1}"
+
+
+def format_text(findings: list[Finding]) -> str:
+    lines = []
+    for f in findings:
+        who = f" [{f.phrase_id}]" if f.phrase_id else ""
+        sug = f" ({f.suggestion})" if f.suggestion else ""
+        exc = f" «{f.excerpt}»" if f.excerpt else ""
+        lines.append(f"{_where(f)}: {f.severity} {f.rule}:{who} {f.message}{exc}{sug}")
+    return "\n".join(lines)
+
+
+def _gh_escape(s: str, prop: bool = False) -> str:
+    s = s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    if prop:
+        s = s.replace(":", "%3A").replace(",", "%2C")
+    return s
+
+
+def format_github(findings: list[Finding]) -> str:
+    level = {"error": "error", "warning": "warning", "info": "notice"}
+    out = []
+    for f in findings:
+        props = [f"title={_gh_escape(f.rule, True)}"]
+        if f.path is not None:
+            props = [f"file={_gh_escape(f.path, True)}", f"line={f.line}", f"col={f.col}", *props]
+        msg = f"{f.phrase_id + ': ' if f.phrase_id else ''}{f.message}" + (f" ({f.suggestion})" if f.suggestion else "")
+        out.append(f"::{level[f.severity]} {','.join(props)}::{_gh_escape(msg)}")
+    return "\n".join(out)
+
+
+def sarif(findings: list[Finding], ruleset: RuleSet) -> dict:
+    from .bank import HYGIENE
+
+    level = {"error": "error", "warning": "warning", "info": "note"}
+    rules = [{"id": r.id, "shortDescription": {"text": r.message},
+              "help": {"text": r.suggestion or r.message},
+              "defaultConfiguration": {"level": level[r.severity]}} for r in ruleset.rules]
+    rules += [{"id": rid, "shortDescription": {"text": msg.split("{")[0].strip() or rid}, "help": {"text": sug},
+               "defaultConfiguration": {"level": level[sev]}} for rid, (sev, msg, sug) in HYGIENE.items()]
+    index = {r["id"]: i for i, r in enumerate(rules)}
+    results = []
+    for f in findings:
+        res = {"ruleId": f.rule, "level": level[f.severity],
+               "message": {"text": f.message + (f" ({f.suggestion})" if f.suggestion else "")}}
+        if f.rule in index:
+            res["ruleIndex"] = index[f.rule]
+        if f.path is not None:
+            res["locations"] = [{"physicalLocation": {
+                "artifactLocation": {"uri": f.path.replace("\\", "/")},
+                "region": {"startLine": f.line, "startColumn": f.col}}}]
+            if f.phrase_id:
+                res["partialFingerprints"] = {"phraseId/v1": f"{f.phrase_id}:{f.rule}:{f.field}"}
+        results.append(res)
+    return {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{"tool": {"driver": {"name": "kb", "version": __version__, "rules": rules}},
+                  "results": results}],
+    }
+
+
+def render(findings: list[Finding], fmt: str, ruleset: RuleSet) -> str:
+    if fmt == "json":
+        return json.dumps([f.as_dict() for f in findings], ensure_ascii=False, indent=2)
+    if fmt == "github":
+        return format_github(findings)
+    if fmt == "sarif":
+        return json.dumps(sarif(findings, ruleset), ensure_ascii=False, indent=2)
+    return format_text(findings)
