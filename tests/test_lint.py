@@ -1,0 +1,172 @@
+"""Lint: every rule's own examples, the public cases, negation, evasion, suppression, formats, config."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from kb.cli import cli
+from kb.errors import KbError
+from kb.lint.engine import default_rules, lint_text, load_rules
+from kb.yamlio import load_document
+from tests.conftest import MINI_BOOK, SHARED
+
+RULES = load_rules()
+
+
+def errors(text, ruleset=RULES):
+    return [f.rule for f in lint_text(text, ruleset) if f.severity == "error"]
+
+
+@pytest.mark.parametrize("rule", default_rules(), ids=lambda r: r.id)
+def test_rule_examples(rule):
+    assert rule.examples_fail, f"{rule.id} has no fail example"
+    for text in rule.examples_fail:
+        assert rule.id in [f.rule for f in lint_text(text, RULES)], f"{rule.id} misses its example {text!r}"
+    for text in rule.examples_pass:
+        assert rule.id not in [f.rule for f in lint_text(text, RULES)], f"{rule.id} flags its pass example {text!r}"
+
+
+@pytest.mark.skipif(not (SHARED / "eval" / "lint_cases.yaml").exists(), reason="shared/eval not beside the repo")
+def test_public_lint_cases():
+    data = load_document((SHARED / "eval" / "lint_cases.yaml").read_bytes())[0]
+    missed = [c["text"] for c in data["flag"] if not errors(c["text"])]
+    false = [t for t in data["pass"] if errors(t)]
+    assert missed == [] and false == []
+
+
+@pytest.mark.parametrize("text", [
+    "保證今天發貨",              # Traditional
+    "我们百分百４８小时内发货",   # full-width digits
+    "两天内一定发出",             # 两
+    "加 微 信 详聊", "加V：abc", "有事加vx", "薇信联系我", "加 Q Q 123",
+    "好 评 返 现 5元",
+])
+def test_evasion_variants_flagged(text):
+    assert errors(text), text
+
+
+@pytest.mark.parametrize("text", [
+    "我们不能保证几号到",
+    "无法承诺明天一定能到，还请谅解",
+    "不敢打包票今天能发出",
+    "预计3天内发货，具体以物流信息为准",
+    "一般付款后48小时内发出，大约2到5天到货，以物流为准",
+    "到货后第一时间通知您",
+    "最近快递比较多",
+    "正品保证，支持验货",
+    "店铺已交保证金",
+    "全店满99元包邮",
+])
+def test_negation_and_hedges_pass(text):
+    assert errors(text) == [], text
+
+
+def test_finding_offsets_point_at_original_text():
+    text = "亲～加 微 信吧"
+    (f,) = [f for f in lint_text(text, RULES) if f.rule == "offplatform"]
+    assert text[f.start:f.end] == "加 微 信"
+
+
+def book_with(reply: str, extra: str = "") -> str:
+    return MINI_BOOK.replace("      亲，预计{ship_window}内发货，具体以物流信息为准哦～\n", f"      {reply}\n") + extra
+
+
+def run_lint(runner, bank, *args):
+    return runner.invoke(cli, ["--bank", str(bank), "lint", *args])
+
+
+def test_lint_bank_location_and_exit(runner, mini_bank):
+    (mini_bank / "shipping.yaml").write_text(book_with("亲，今天下单保证今天发货哦"), encoding="utf-8")
+    r = run_lint(runner, mini_bank)
+    assert r.exit_code == 1
+    assert "shipping.yaml:13:13: error promise.ship_date: [shipping.when_ship]" in r.output
+
+
+def test_hygiene_rules(runner, mini_bank):
+    (mini_bank / "shipping.yaml").write_text(book_with("=HYPERLINK(\"x\") 好的😀"), encoding="utf-8")
+    r = run_lint(runner, mini_bank, "--format", "json")
+    rules = {f["rule"] for f in json.loads(r.stdout)}
+    assert {"hygiene.formula_injection", "hygiene.emoji"} <= rules
+
+
+def test_too_long_is_configurable(runner, mini_bank):
+    (mini_bank / "kb-lint.yaml").write_text("extends: default\noptions:\n  max_reply_chars: 10\n", encoding="utf-8")
+    r = run_lint(runner, mini_bank)
+    assert "hygiene.too_long" in r.output and r.exit_code == 0
+    r = run_lint(runner, mini_bank, "--strict")
+    assert r.exit_code == 1
+
+
+def test_suppression_with_and_without_reason(runner, mini_bank):
+    risky = "亲，这是全网最低价哦"
+    (mini_bank / "shipping.yaml").write_text(
+        book_with(risky, "    lint: {allow: [adlaw.absolute], reason: 品牌注册名含“最低价”}\n"), encoding="utf-8")
+    assert run_lint(runner, mini_bank).exit_code == 0
+    (mini_bank / "shipping.yaml").write_text(book_with(risky, "    lint: {allow: [adlaw.absolute]}\n"),
+                                             encoding="utf-8")
+    r = run_lint(runner, mini_bank)
+    assert r.exit_code == 1 and "lint.suppression_reason" in r.output and "adlaw.absolute" in r.output
+    (mini_bank / "shipping.yaml").write_text(
+        book_with("亲，好的", "    lint: {allow: [offplatform], reason: 测试}\n"), encoding="utf-8")
+    r = run_lint(runner, mini_bank)
+    assert "lint.unused_suppression" in r.output
+
+
+def test_config_disable_severity_and_custom_rule(runner, mini_bank):
+    (mini_bank / "shipping.yaml").write_text(book_with("亲，这是全网最低价，顺丰包邮"), encoding="utf-8")
+    (mini_bank / "kb-lint.yaml").write_text(
+        "extends: default\n"
+        "severity:\n  adlaw.absolute: warning\n"
+        "rules:\n"
+        "  - id: team.no_sf\n    severity: error\n    kind: terms\n    terms: [顺丰]\n"
+        "    message: 本店不发顺丰\n    examples: {fail: [发顺丰], pass: [发中通]}\n",
+        encoding="utf-8")
+    r = run_lint(runner, mini_bank, "--format", "json")
+    found = {f["rule"]: f["severity"] for f in json.loads(r.stdout)}
+    assert found == {"adlaw.absolute": "warning", "team.no_sf": "error"}
+    (mini_bank / "kb-lint.yaml").write_text("disable: [adlaw]\n", encoding="utf-8")
+    r = run_lint(runner, mini_bank, "--format", "json")
+    assert json.loads(r.stdout) == [] and r.exit_code == 0
+
+
+def test_bad_config_is_a_clear_error(runner, mini_bank):
+    (mini_bank / "kb-lint.yaml").write_text("disable: [no.such.rule]\n", encoding="utf-8")
+    r = run_lint(runner, mini_bank)
+    assert r.exit_code == 1 and "no rule 'no.such.rule'" in r.output and "Traceback" not in r.output
+    with pytest.raises(KbError, match="bad regular expression"):
+        from kb.lint.engine import parse_rule
+
+        parse_rule({"id": "x", "kind": "regex", "pattern": "(", "message": "m"}, "test")
+
+
+def test_github_and_sarif_formats(runner, mini_bank):
+    (mini_bank / "shipping.yaml").write_text(book_with("加我微信"), encoding="utf-8")
+    r = run_lint(runner, mini_bank, "--format", "github")
+    assert r.output.startswith("::error file=")
+    assert ",line=13,col=7,title=offplatform::" in r.output
+    r = run_lint(runner, mini_bank, "--format", "sarif")
+    doc = json.loads(r.stdout)
+    # the SARIF 2.1.0 schema's required fields
+    assert doc["version"] == "2.1.0" and isinstance(doc["runs"], list)
+    run = doc["runs"][0]
+    assert run["tool"]["driver"]["name"] == "kb"
+    for res in run["results"]:
+        assert "message" in res and "text" in res["message"]
+        loc = res["locations"][0]["physicalLocation"]
+        assert loc["artifactLocation"]["uri"].endswith("shipping.yaml")
+        assert loc["region"]["startLine"] >= 1
+        assert run["tool"]["driver"]["rules"][res["ruleIndex"]]["id"] == res["ruleId"]
+
+
+def test_check_free_text_and_jsonl(runner):
+    r = runner.invoke(cli, ["check", "亲，今天下单保证今天发货哦"])
+    assert r.exit_code == 1 and "promise.ship_date" in r.output
+    r = runner.invoke(cli, ["check", "预计3天内发货，具体以物流信息为准"])
+    assert r.exit_code == 0
+    r = runner.invoke(cli, ["check", "--jsonl"], input="加我微信\n\n预计3天内发出\n")
+    out = [json.loads(x) for x in r.output.splitlines()]
+    assert [o["text"] for o in out] == ["加我微信", "", "预计3天内发出"]
+    assert out[0]["findings"][0]["rule"] == "offplatform" and out[0]["findings"][0]["start"] == 0
+    assert out[1]["findings"] == [] and out[2]["findings"] == []
