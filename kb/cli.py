@@ -336,6 +336,104 @@ def check(ctx: click.Context, text: tuple[str, ...], fmt: str, jsonl: bool, conf
     ctx.exit(_exit_for(findings, strict))
 
 
+@cli.group("export", context_settings=CONTEXT)
+def export_group() -> None:
+    """Export the bank to another tool's format.
+
+    \b
+    Example:  kb export qianniu -o quick-phrases.csv --campaign double11
+    """
+
+
+@export_group.command("qianniu", context_settings=CONTEXT)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE (default: stdout).")
+@click.option("--campaign", help="Render with this campaign's variables.")
+@click.option("--books", help="Comma-separated book names (default: all).")
+@click.option("--encoding", type=click.Choice(["gbk", "utf-8-sig"]), default="gbk", show_default=True)
+@click.option("--replace-unencodable", is_flag=True, help="Drop characters the encoding cannot hold "
+              "(each one is named) instead of refusing.")
+@click.option("--max-chars", type=click.IntRange(1), help="Longest phrase allowed (default: the profile's 500).")
+@click.option("--force", is_flag=True, help="Replace FILE if it exists.")
+@click.pass_context
+def export_qianniu(ctx: click.Context, output: str | None, campaign: str | None, books: str | None, encoding: str,
+                   replace_unencodable: bool, max_chars: int | None, force: bool) -> None:
+    """Export quick phrases for import into Qianniu (千牛): CSV 快捷短语编码,快捷短语,快捷短语分组.
+
+    \b
+    Variables are rendered; a flow becomes one row per step (codes shkc1, shkc2 ...).
+    Refuses (naming every phrase) on emoji in GBK, missing/duplicate/invalid codes,
+    over-long phrases and unresolved {variables}.
+    Examples:
+      kb export qianniu -o quick-phrases.csv --campaign double11
+      kb export qianniu --books shipping,aftersales --encoding utf-8-sig > out.csv
+    """
+    from pathlib import Path
+
+    from .load import open_bank
+    from .qianniu import export_bank
+    from .yamlio import atomic_write
+
+    bank, _ = open_bank(_bank_root(ctx), strict=True)
+    names = [b.strip() for b in books.split(",") if b.strip()] if books else None
+    data, notes, n = export_bank(bank, encoding=encoding, campaign=campaign, books=names,
+                                 replace_unencodable=replace_unencodable, max_chars=max_chars)
+    for note in notes:
+        click.echo(f"kb: {note}", err=True)
+    if output:
+        atomic_write(Path(output), data, force=force)
+        click.echo(f"kb: wrote {n} quick phrases to {output} ({encoding})", err=True)
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+
+
+@cli.group("import", context_settings=CONTEXT)
+def import_group() -> None:
+    """Import another tool's export as a phrasebook.
+
+    \b
+    Example:  kb import qianniu 快捷短语.csv --name legacy
+    """
+
+
+@import_group.command("qianniu", context_settings=CONTEXT)
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Book file to write "
+              "(default: <bank>/<name>.yaml).")
+@click.option("--name", default="imported", show_default=True, help="Book name (also the id prefix).")
+@click.option("--force", is_flag=True, help="Replace the output file if it exists.")
+@click.pass_context
+def import_qianniu(ctx: click.Context, file: str, output: str | None, name: str, force: bool) -> None:
+    """Import a Qianniu quick-phrase CSV (GBK or UTF-8, with or without BOM) as one phrasebook.
+
+    \b
+    Ids come from the codes; questions are seeded from titles/groups (tagged 待完善问题).
+    Every repaired row is reported; nothing is written on failure.
+    Examples:
+      kb import qianniu 快捷短语.csv --name legacy
+      kb import qianniu export.csv -o phrasebank/legacy.yaml --name legacy --force
+    """
+    from pathlib import Path
+
+    from .qianniu import import_file
+    from .yamlio import atomic_write
+
+    src = Path(file)
+    try:
+        data = src.read_bytes()
+    except OSError as e:
+        raise KbError(f"{file}: cannot read: {e.strerror}") from None
+    try:
+        result = import_file(data, name, source=src.name)
+    except KbError as e:
+        raise KbError(f"{file}: {e.message}", e.exit_code) from None
+    out = Path(output) if output else _bank_root(ctx) / f"{name}.yaml"
+    atomic_write(out, result.yaml_text, force=force)
+    for w in result.warnings:
+        click.echo(f"kb: {file}: {w}", err=True)
+    click.echo(f"kb: read {file} as {result.encoding}; wrote {result.phrases} phrases to {out}", err=True)
+
+
 @cli.command(context_settings=CONTEXT)
 @click.pass_context
 def ui(ctx: click.Context) -> None:
