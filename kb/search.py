@@ -35,12 +35,13 @@ from .template import render
 
 INDEX_FORMAT = 4
 CONFIDENT = 0.32  # score at or above which the top match is a confident answer (README: how it was chosen)
-CANDIDATES = 60  # phrases fully scored per query
+CANDIDATES = 25  # phrases fully scored per query
 W_TOKENS, W_CHARS, W_PHRASE = 0.60, 0.40, 0.50
 EVIDENCE = 6.0  # matched idf mass at which a match stops being penalized as thin
 BIGRAM_WEIGHT = 0.5  # a character bigram counts half as much as a word of the same rarity
 MAX_QUERY_CHARS = 2000
-_COMMON_DF = 0.05  # a token in more than 5% of phrases does not choose candidates on its own
+_COMMON_DF = 0.05
+POSTINGS_BUDGET = 3000  # postings read per query in the candidate stage (rarest features first)  # a token in more than 5% of phrases does not choose candidates on its own
 
 _notice_shown = False
 
@@ -82,6 +83,7 @@ class Index:
     phrases: list[dict]  # id, title, shortcut, book, group, texts
     questions: list[tuple[int, tuple[str, ...], str, str]]  # phrase, tokens, joined tokens, original
     by_phrase: list[list[int]]  # phrase -> its question indexes
+    question_weight: list[float]  # total idf weight of each question's features
     postings: dict[str, list[int]]  # token -> phrases that use it
     phrase_tokens: list[frozenset[str]]
     idf: dict[str, float]
@@ -132,7 +134,9 @@ class Index:
         n = max(len(phrases), 1)
         idf = {t: math.log(1 + n / len(ps)) * (BIGRAM_WEIGHT if t[0] == "#" else 1.0)
                for t, ps in postings.items()}
-        return cls(phrases=phrases, questions=questions, by_phrase=by_phrase, postings=postings,
+        qweight = [sum(idf[t] for t in set(q[1])) for q in questions]
+        return cls(phrases=phrases, questions=questions, by_phrase=by_phrase, question_weight=qweight,
+                   postings=postings,
                    phrase_tokens=ptoks, idf=idf, shortcuts=shortcuts, variables=dict(bank.manifest.vars),
                    campaigns={k: dict(c.vars) for k, c in bank.manifest.campaigns.items()},
                    freq=freq, freq_total=total, bank_name=bank.manifest.name,
@@ -178,10 +182,12 @@ class Index:
         known = sorted((t for t in feats if t in self.postings), key=lambda t: len(self.postings[t]))
         limit = max(50, int(n * _COMMON_DF))
         cover: dict[int, float] = {}
+        visited = 0
         for i, t in enumerate(known):
             ps = self.postings[t]
-            if i > 0 and len(ps) > limit:
+            if i > 0 and (len(ps) > limit or visited > POSTINGS_BUDGET):
                 break
+            visited += len(ps)
             w = weights[t]
             for pi in ps:
                 cover[pi] = cover.get(pi, 0.0) + w
@@ -201,7 +207,7 @@ class Index:
                 if common:
                     mw = sum(weights[t] for t in common)
                     cq = mw / total_w
-                    cd = mw / sum(self._weight(t) for t in dfeats)
+                    cd = mw / self.question_weight[qi]
                     tok = 2 * cq * cd / (cq + cd)
                 else:
                     tok = 0.0
