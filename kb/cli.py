@@ -26,6 +26,16 @@ class KbGroup(click.Group):
         except BrokenPipeError:
             sys.stderr.close()
             ctx.exit(0)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except Exception as e:  # a bug in kb: one clear line, the traceback only on request
+            import os
+
+            if os.environ.get("KB_DEBUG"):
+                raise
+            click.echo(f"kb: internal error: {type(e).__name__}: {e} (set KB_DEBUG=1 for details; "
+                       "please report it)", err=True)
+            ctx.exit(3)
 
 
 def _bank_root(ctx: click.Context) -> Path:
@@ -432,6 +442,72 @@ def import_qianniu(ctx: click.Context, file: str, output: str | None, name: str,
     for w in result.warnings:
         click.echo(f"kb: {file}: {w}", err=True)
     click.echo(f"kb: read {file} as {result.encoding}; wrote {result.phrases} phrases to {out}", err=True)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("old")
+@click.argument("new", required=False)
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True)
+@click.pass_context
+def diff(ctx: click.Context, old: str, new: str | None, fmt: str) -> None:
+    """What changed between two versions of the bank, phrase by phrase.
+
+    \b
+    OLD and NEW are git revisions of the repository holding the bank (NEW
+    defaults to the working tree) or two bank folders.
+    Examples:
+      kb diff HEAD~1
+      kb diff main feature --format markdown
+      kb diff old-bank/ phrasebank/
+    """
+    from .review import format_diff, run_diff
+
+    click.echo(format_diff(run_diff(_bank_root(ctx), old, new), fmt))
+
+
+@cli.command(context_settings=CONTEXT)
+@click.option("--base", required=True, help="Base revision (e.g. origin/main) or bank folder.")
+@click.option("--head", help="Head revision or folder (default: the working tree).")
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "github", "json"]), default="text",
+              show_default=True)
+@click.option("--config", type=click.Path(dir_okay=False), help="Lint configuration file.")
+@click.pass_context
+def review(ctx: click.Context, base: str, head: str | None, fmt: str, config: str | None) -> None:
+    """Everything a phrasebook pull request check needs, in one report.
+
+    \b
+    Semantic diff, version discipline per book, lint of changed phrases (new vs
+    pre-existing), retrieval regressions on phrasebank/tests.yaml, a verdict.
+    Exit 0 mergeable, 1 blocking problems, 2 usage (e.g. base not fetched).
+    Examples:
+      kb review --base origin/main --format markdown > review.md
+      kb review --base HEAD~1 --format github
+    """
+    from .review import format_review, run_review
+
+    r = run_review(_bank_root(ctx), base, head, _ruleset(ctx, config))
+    click.echo(format_review(r, fmt))
+    ctx.exit(1 if r.blocking else 0)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("book")
+@click.argument("level", type=click.Choice(["major", "minor", "patch"]))
+@click.option("--changelog", "changelog", default=None, help="Append a dated entry with this text to "
+              "the bank's CHANGELOG.md.")
+@click.pass_context
+def bump(ctx: click.Context, book: str, level: str, changelog: str | None) -> None:
+    """Raise a book's version in place (comments and key order kept).
+
+    \b
+    Examples:
+      kb bump shipping minor
+      kb bump shipping patch --changelog "催发货话术更温和"
+    """
+    from .review import bump as do_bump
+
+    old, new = do_bump(_bank_root(ctx), book, level, changelog)
+    click.echo(f"{book}: {old} → {new}")
 
 
 @cli.command(context_settings=CONTEXT)

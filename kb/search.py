@@ -33,7 +33,7 @@ from .errors import KbError
 from .normalize import Tokenizer, data_fingerprint, normalize
 from .template import render
 
-INDEX_FORMAT = 4
+INDEX_FORMAT = 5
 CONFIDENT = 0.32  # score at or above which the top match is a confident answer (README: how it was chosen)
 CANDIDATES = 25  # phrases fully scored per query
 W_TOKENS, W_CHARS, W_PHRASE = 0.60, 0.40, 0.50
@@ -249,6 +249,8 @@ def bank_key(root: Path) -> str:
     h = hashlib.sha256()
     h.update(f"kb {__version__} index {INDEX_FORMAT}\n".encode())
     h.update(data_fingerprint().encode("utf-8"))
+    for code in ("search.py", "normalize.py"):  # an index built by other code is another index
+        h.update((Path(__file__).parent / code).read_bytes())
     for p in bank_files(root):
         h.update(b"\0" + str(p.relative_to(root)).encode("utf-8", "surrogateescape") + b"\0")
         try:
