@@ -511,10 +511,27 @@ def bump(ctx: click.Context, book: str, level: str, changelog: str | None) -> No
 
 
 @cli.command(context_settings=CONTEXT)
+@click.option("--campaign", help="Render replies with this campaign's variables.")
 @click.pass_context
-def ui(ctx: click.Context) -> None:
-    """Interactive search: type, see the answer, copy it."""
-    raise KbError("interactive search is not built yet: use kb search", exit_code=2)
+def ui(ctx: click.Context, campaign: str | None = None) -> None:
+    """Interactive search: type the buyer's message, see the answer, copy it.
+
+    \b
+    Enter copies the selected reply, 1-9 copy that rank, Up/Down (Ctrl-N/P)
+    select, Tab steps through a flow, Esc clears, Ctrl-C/Ctrl-D quit.
+    Example:  kb ui --campaign double11     (plain `kb` opens it too)
+    """
+    from .search import load_index
+    from .ui import run
+
+    if not sys.stdin.isatty():
+        raise KbError("kb ui needs a terminal: use kb search (or kb search --jsonl) in scripts", 2)
+    root = _bank_root(ctx)
+    index = load_index(root)
+    variables = index.variables_for(campaign)
+    versions = " ".join(f"{b}@{v}" for b, v in sorted(index.bank_versions.items()))
+    header = f" kb · {index.bank_name} ({versions}) · campaign: {campaign or '-'} "
+    run(index, variables, header)
 
 
 def main() -> None:
