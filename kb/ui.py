@@ -46,7 +46,7 @@ class State:
 
     def refresh(self, query: str) -> None:
         query = " ".join(query.split())  # a pasted multi-line message is one query
-        self.result = self.index.search(query, k=9) if query else None
+        self.result = self.index.search(query, k=5) if query else None
         self.selected = 0
         self.step = 0
 
@@ -97,7 +97,8 @@ class State:
             sc = f"[{m.shortcut}]" if m.shortcut else ""
             out.append((style, f"{'>' if sel else ' '} {i + 1}. {m.title} {sc} {m.id} {m.score:.2f}\n"))
             if not sel:
-                out.append(("class:dim", f"     {first[:60]}\n"))
+                preview = first[:36] + ("…" if len(first) > 36 else "")
+                out.append(("class:dim", f"     {preview}\n"))
         parts = self.texts(self.selected)
         out.append(("", "\n"))
         for n, (step, text) in enumerate(parts):
