@@ -22,6 +22,7 @@ from .model import (
     Phrase,
     Problem,
     TemplateError,
+    nearest_loc,
     template_vars,
 )
 from .yamlio import YamlProblem, load_document
@@ -115,7 +116,7 @@ def load_manifest(root: Path, problems: list[Problem]) -> tuple[Manifest | None,
     except ValidationError as e:
         for err in e.errors():
             loc, msg, at_key = _describe(err, (), Manifest)
-            line, col = _lookup(locs, loc + ("<key>",) if at_key else loc)
+            line, col = nearest_loc(locs, loc + ("<key>",) if at_key else loc)
             problems.append(Problem(display, line, col, msg))
         return None, display
     for name, value in list(m.vars.items()) + [
@@ -124,16 +125,8 @@ def load_manifest(root: Path, problems: list[Problem]) -> tuple[Manifest | None,
         try:
             template_vars(value)
         except TemplateError as e:
-            problems.append(Problem(display, *_lookup(locs, ("vars", name)), f"variable {name}: {e}"))
+            problems.append(Problem(display, *nearest_loc(locs, ("vars", name)), f"variable {name}: {e}"))
     return m, display
-
-
-def _lookup(locs: dict, path: tuple) -> tuple[int, int]:
-    while path:
-        if path in locs:
-            return locs[path]
-        path = path[:-1]
-    return locs.get((), (1, 1))
 
 
 def load_book(path: Path, problems: list[Problem]) -> BookFile | None:
@@ -149,7 +142,7 @@ def load_book(path: Path, problems: list[Problem]) -> BookFile | None:
 
     def report(err: dict, base: tuple, pid: str | None) -> None:
         loc, msg, at_key = _describe(err, base, Book)
-        line, col = _lookup(locs, loc + ("<key>",) if at_key else loc)
+        line, col = nearest_loc(locs, loc + ("<key>",) if at_key else loc)
         problems.append(Problem(display, line, col, msg, pid))
 
     header = {k: v for k, v in raw.items() if k != "phrases"}
@@ -163,14 +156,14 @@ def load_book(path: Path, problems: list[Problem]) -> BookFile | None:
     if raw_phrases is None:
         raw_phrases = []
     if not isinstance(raw_phrases, list):
-        problems.append(Problem(display, *_lookup(locs, ("phrases",)), "phrases should be a list of phrases"))
+        problems.append(Problem(display, *nearest_loc(locs, ("phrases",)), "phrases should be a list of phrases"))
         raw_phrases = []
     phrases: list[Phrase] = []
     kept_index: list[int] = []
     for i, rp in enumerate(raw_phrases):
         pid = rp.get("id") if isinstance(rp, dict) and isinstance(rp.get("id"), str) else None
         if not isinstance(rp, dict):
-            problems.append(Problem(display, *_lookup(locs, ("phrases", i)), f"phrase {i + 1} should be a mapping"))
+            problems.append(Problem(display, *nearest_loc(locs, ("phrases", i)), f"phrase {i + 1} should be a mapping"))
             continue
         try:
             phrases.append(Phrase.model_validate(rp))
@@ -181,7 +174,7 @@ def load_book(path: Path, problems: list[Problem]) -> BookFile | None:
     if book is None:
         return None
     if book.name != path.stem:
-        problems.append(Problem(display, *_lookup(locs, ("name",)),
+        problems.append(Problem(display, *nearest_loc(locs, ("name",)),
                                 f"name '{book.name}' must equal the file name '{path.stem}'"))
     if kept_index != list(range(len(kept_index))):
         # keep the locations of the phrases that survived validation aligned with their index

@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .errors import KbError
-from .template import TemplateError, render, template_vars
+from .template import TemplateError, overlay, render, template_vars
 
 __all__ = ["KbError", "TemplateError", "render", "template_vars"]
 
@@ -154,6 +154,15 @@ class Manifest(_Strict):
 Loc = tuple[int, int]  # 1-based line, column
 
 
+def nearest_loc(locs: dict[tuple, Loc], path: tuple) -> Loc:
+    """Line/column of the value at path, or of its nearest parent that has one."""
+    while path:
+        if path in locs:
+            return locs[path]
+        path = path[:-1]
+    return locs.get((), (1, 1))
+
+
 @dataclass
 class Problem:
     """One problem found in a file, reported as path:line:col: [id: ]message."""
@@ -181,12 +190,7 @@ class BookFile:
 
     def loc(self, *keys: object) -> Loc:
         """Line/column of the value at keys, or of its nearest parent that has one."""
-        k = tuple(keys)
-        while k:
-            if k in self.locs:
-                return self.locs[k]
-            k = k[:-1]
-        return self.locs.get((), (1, 1))
+        return nearest_loc(self.locs, tuple(keys))
 
     def phrase_loc(self, index: int, *keys: object) -> Loc:
         return self.loc("phrases", index, *keys)
@@ -209,13 +213,7 @@ class Bank:
         return None
 
     def variables(self, campaign: str | None = None) -> dict[str, str]:
-        values = dict(self.manifest.vars)
-        if campaign is not None:
-            if campaign not in self.manifest.campaigns:
-                known = ", ".join(sorted(self.manifest.campaigns)) or "none"
-                raise KbError(f"unknown campaign '{campaign}' (known: {known})", exit_code=2)
-            values.update(self.manifest.campaigns[campaign].vars)
-        return values
+        return overlay(self.manifest.vars, {k: c.vars for k, c in self.manifest.campaigns.items()}, campaign)
 
     def book(self, name: str) -> BookFile | None:
         return next((b for b in self.books if b.book.name == name), None)

@@ -29,9 +29,8 @@ from rapidfuzz import fuzz
 
 from . import __version__
 from .bankfiles import bank_files
-from .errors import KbError
 from .normalize import Tokenizer, data_fingerprint, normalize
-from .template import render
+from .template import overlay, render
 
 INDEX_FORMAT = 5
 CONFIDENT = 0.32  # score at or above which the top match is a confident answer (README: how it was chosen)
@@ -100,10 +99,12 @@ class Index:
 
     @classmethod
     def build(cls, bank) -> Index:  # bank: kb.model.Bank
-        texts = []
+        normalized: dict[str, str] = {}  # each text normalized once (questions are used twice below)
         for _, _, p in bank.phrases():
-            texts.extend(normalize(x) for x in [*p.questions, p.title, *(t for _, t in p.texts())])
-        freq, total = Tokenizer.build_freq(texts)
+            for x in [*p.questions, p.title, *(t for _, t in p.texts())]:
+                if x not in normalized:
+                    normalized[x] = normalize(x)
+        freq, total = Tokenizer.build_freq(list(normalized.values()))
         tk = Tokenizer(freq, total)
         phrases, questions, by_phrase, ptoks = [], [], [], []
         shortcuts: dict[str, int] = {}
@@ -117,7 +118,7 @@ class Index:
             mine = []
             seen = set()
             for q in [*p.questions, p.title]:
-                norm = normalize(q)
+                norm = normalized[q]
                 words, bigrams = tk.features(norm)
                 feats = tuple(words + bigrams)
                 if not feats or feats in seen:
@@ -149,13 +150,7 @@ class Index:
         return self._tokenizer
 
     def variables_for(self, campaign: str | None) -> dict[str, str]:
-        values = dict(self.variables)
-        if campaign is not None:
-            if campaign not in self.campaigns:
-                known = ", ".join(sorted(self.campaigns)) or "none"
-                raise KbError(f"unknown campaign '{campaign}' (known: {known})", exit_code=2)
-            values.update(self.campaigns[campaign])
-        return values
+        return overlay(self.variables, self.campaigns, campaign)
 
     # --- searching -----------------------------------------------------------------------
 
@@ -291,11 +286,12 @@ def load_index(root: Path, *, use_cache: bool = True) -> Index:
 
 def _save(path: Path, key: str, index: Index) -> None:
     import tempfile
+    import time
 
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         for old in path.parent.glob("index-*.pickle"):  # keep the folder from growing
-            if old != path and old.stat().st_mtime < __import__("time").time() - 7 * 86400:
+            if old != path and old.stat().st_mtime < time.time() - 7 * 86400:
                 old.unlink(missing_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".index-", dir=path.parent)
         with os.fdopen(fd, "wb") as f:

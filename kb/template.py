@@ -51,3 +51,16 @@ def render(text: str, variables: dict[str, str], keep_missing: bool = False) -> 
         raise TemplateError(f"variable {{{name}}} has no value")
 
     return _TEMPLATE_RE.sub(sub, text)
+
+
+def overlay(defaults: dict[str, str], campaigns: dict[str, dict[str, str]], campaign: str | None) -> dict[str, str]:
+    """The bank's variables with a campaign's own values on top."""
+    from .errors import KbError
+
+    values = dict(defaults)
+    if campaign is not None:
+        if campaign not in campaigns:
+            known = ", ".join(sorted(campaigns)) or "none"
+            raise KbError(f"unknown campaign '{campaign}' (known: {known})", exit_code=2)
+        values.update(campaigns[campaign])
+    return values

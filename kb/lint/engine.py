@@ -164,13 +164,17 @@ _RULE_KEYS = {"id", "severity", "message", "suggestion", "kind", "terms", "patte
               "unless_before", "except", "examples"}
 
 
-def parse_rule(raw: Any, where: str) -> Rule:
+def _check_keys(raw: Any, allowed: set[str], where: str, what: str) -> None:
     if not isinstance(raw, dict):
-        raise KbError(f"{where}: a rule is a mapping with id, severity, message, kind ...")
-    unknown = set(raw) - _RULE_KEYS
+        raise KbError(f"{where}: {what}")
+    unknown = set(raw) - allowed
     if unknown:
         raise KbError(f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))} "
-                      f"(allowed: {', '.join(sorted(_RULE_KEYS))})")
+                      f"(allowed: {', '.join(sorted(allowed))})")
+
+
+def parse_rule(raw: Any, where: str) -> Rule:
+    _check_keys(raw, _RULE_KEYS, where, "a rule is a mapping with id, severity, message, kind ...")
     rid = raw.get("id")
     if not isinstance(rid, str) or not re.match(r"^[a-z0-9_]+(\.[a-z0-9_]+)*$", rid):
         raise KbError(f"{where}: rule id must be dotted lower-case words, got {rid!r}")
@@ -261,12 +265,7 @@ def load_rules(config: Path | None = None) -> RuleSet:
     if data is None:
         return RuleSet(rules, options)
     where = str(config)
-    if not isinstance(data, dict):
-        raise KbError(f"{where}: kb-lint.yaml is a mapping (extends, disable, severity, rules, options)")
-    unknown = set(data) - _CONFIG_KEYS
-    if unknown:
-        raise KbError(f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))} "
-                      f"(allowed: {', '.join(sorted(_CONFIG_KEYS))})")
+    _check_keys(data, _CONFIG_KEYS, where, "kb-lint.yaml is a mapping (extends, disable, severity, rules, options)")
     ext = data.get("extends", "default")
     if ext not in ("default", "none"):
         raise KbError(f"{where}: extends must be 'default' or 'none'")
