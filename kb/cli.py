@@ -144,6 +144,18 @@ def _clean(text: str) -> str:
     return text.encode("utf-8", "replace").decode("utf-8")
 
 
+_LINE_BREAKS = {"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+
+
+def _json_line(obj) -> str:
+    """One JSON Lines record: characters that str.splitlines() treats as line breaks are escaped,
+    so a reader splitting on lines always gets one record per input line."""
+    text = json.dumps(obj, ensure_ascii=False)
+    for ch, esc in _LINE_BREAKS.items():
+        text = text.replace(ch, esc)
+    return text + "\n"
+
+
 def _match_json(m, variables) -> dict:
     d = {"id": m.id, "title": m.title, "shortcut": m.shortcut, "score": m.score,
          "reply": m.reply_text(variables)}
@@ -189,7 +201,7 @@ def search(ctx: click.Context, query: tuple[str, ...], k: int, campaign: str | N
         for raw in sys.stdin.buffer:
             line = raw.decode("utf-8", "replace").rstrip("\r\n")
             r = index.search(line, k=k)
-            out.write(json.dumps(_result_json(r, variables), ensure_ascii=False) + "\n")
+            out.write(_json_line(_result_json(r, variables)))
         out.flush()
         return
     text = " ".join(query).strip()
@@ -331,7 +343,7 @@ def check(ctx: click.Context, text: tuple[str, ...], fmt: str, jsonl: bool, conf
             rec = {"text": _clean(line), "findings": [
                 {"rule": f.rule, "severity": f.severity, "start": f.start, "end": f.end, "message": f.message,
                  "suggestion": f.suggestion} for f in fs]}
-            sys.stdout.write(json.dumps(rec, ensure_ascii=False) + "\n")
+            sys.stdout.write(_json_line(rec))
         sys.stdout.flush()
         ctx.exit(_exit_for(worst, strict))
     body = " ".join(text)
