@@ -39,7 +39,7 @@ class KbGroup(click.Group):
 
 
 def _bank_root(ctx: click.Context) -> Path:
-    from .bankfiles import find_bank
+    from .bank.files import find_bank
 
     return find_bank(ctx.obj.get("bank"))
 
@@ -85,7 +85,7 @@ def validate(ctx: click.Context, fmt: str) -> None:
     Exit 0 clean, 1 problems found, 2 usage error.
     Example:  kb --bank phrasebank validate
     """
-    from .load import load_bank
+    from .bank.load import load_bank
 
     bank, problems = load_bank(_bank_root(ctx))
     _echo_problems(problems, fmt)
@@ -110,7 +110,7 @@ def list_(ctx: click.Context, as_json: bool, book: str | None) -> None:
       kb list
       kb list --json --book shipping
     """
-    from .load import open_bank
+    from .bank.load import open_bank
     from .view import phrase_records
 
     bank, _ = open_bank(_bank_root(ctx))
@@ -132,7 +132,7 @@ def show(ctx: click.Context, phrase_id: str, campaign: str | None) -> None:
     \b
     Example:  kb show shipping.when_ship --campaign double11
     """
-    from .load import open_bank
+    from .bank.load import open_bank
     from .view import show_phrase
 
     bank, _ = open_bank(_bank_root(ctx))
@@ -190,7 +190,7 @@ def search(ctx: click.Context, query: tuple[str, ...], k: int, campaign: str | N
       kb search --json "能便宜点吗"
       printf '在吗\n包邮吗\n' | kb search --jsonl
     """
-    from .search import load_index
+    from .search.index import load_index
 
     index = load_index(_bank_root(ctx), use_cache=not no_cache)
     variables = index.variables_for(campaign)
@@ -232,8 +232,8 @@ def eval_(ctx: click.Context, cases: str, min_top1: float | None, as_json: bool)
     """
     from pathlib import Path
 
-    from .evaluate import evaluate, format_report, read_cases
-    from .search import load_index
+    from .search.evaluate import evaluate, format_report, read_cases
+    from .search.index import load_index
 
     index = load_index(_bank_root(ctx))
     rep = evaluate(index, read_cases(Path(cases)))
@@ -284,9 +284,9 @@ def lint(ctx: click.Context, paths: tuple[str, ...], fmt: str, config: str | Non
       kb lint phrasebank/shipping.yaml --format github
       kb lint --format sarif > kb-lint.sarif
     """
+    from .bank.load import open_bank
     from .lint.bank import lint_bank
     from .lint.output import render
-    from .load import open_bank
 
     ruleset = _ruleset(ctx, config)
     bank, _ = open_bank(_bank_root(ctx))
@@ -391,9 +391,9 @@ def export_qianniu(ctx: click.Context, output: str | None, campaign: str | None,
     """
     from pathlib import Path
 
-    from .load import open_bank
-    from .qianniu import export_bank
-    from .yamlio import atomic_write
+    from .bank.load import open_bank
+    from .bank.yamlio import atomic_write
+    from .targets.qianniu import export_bank
 
     bank, _ = open_bank(_bank_root(ctx), strict=True)
     names = [b.strip() for b in books.split(",") if b.strip()] if books else None
@@ -437,8 +437,8 @@ def import_qianniu(ctx: click.Context, file: str, output: str | None, name: str,
     """
     from pathlib import Path
 
-    from .qianniu import import_file
-    from .yamlio import atomic_write
+    from .bank.yamlio import atomic_write
+    from .targets.qianniu import import_file
 
     src = Path(file)
     try:
@@ -533,7 +533,7 @@ def ui(ctx: click.Context, campaign: str | None = None) -> None:
     select, Tab steps through a flow, Esc clears, Ctrl-C/Ctrl-D quit.
     Example:  kb ui --campaign double11     (plain `kb` opens it too)
     """
-    from .search import load_index
+    from .search.index import load_index
     from .ui import run
 
     if not sys.stdin.isatty():

@@ -13,15 +13,26 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from .errors import KbError
-from .template import TemplateError, overlay, render, template_vars
-
-__all__ = ["KbError", "TemplateError", "render", "template_vars"]
-
 SCHEMA_VERSION = 1
 ID_RE = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)*$")
 SHORTCUT_RE = re.compile(r"^[a-z][a-z0-9]*$")
 SEMVER_RE = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One reply text of a phrase: the whole reply (name None) or one step of a flow."""
+
+    name: str | None
+    text: str
+    key: tuple  # where the text stands in the phrase: ("reply",) or ("flow", N, "reply")
+
+    @property
+    def field(self) -> str:
+        """The key as a dotted path: 'reply' or 'flow.N.reply'."""
+        return ".".join(str(k) for k in self.key)
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, str_strip_whitespace=False)
 
@@ -93,11 +104,15 @@ class Phrase(_Strict):
             raise ValueError("flow has no steps")
         return self
 
-    def texts(self) -> list[tuple[str, str]]:
-        """(field path, text) of every reply text: ('reply', ...) or ('flow.N.reply', ...)."""
+    def steps(self) -> list[Step]:
+        """Every reply text of the phrase, in order: one Step for a reply, one per flow step."""
         if self.reply is not None:
-            return [("reply", self.reply)]
-        return [(f"flow.{i}.reply", s.reply) for i, s in enumerate(self.flow or [])]
+            return [Step(None, self.reply, ("reply",))]
+        return [Step(s.step, s.reply, ("flow", i, "reply")) for i, s in enumerate(self.flow or [])]
+
+    def group_of(self, book: Book) -> str:
+        """The group the phrase is shown and exported under: its own, else its book's title."""
+        return self.group or book.title
 
 
 class Book(_Strict):
@@ -212,8 +227,8 @@ class Bank:
                 return item
         return None
 
-    def variables(self, campaign: str | None = None) -> dict[str, str]:
-        return overlay(self.manifest.vars, {k: c.vars for k, c in self.manifest.campaigns.items()}, campaign)
+    def campaign_vars(self) -> dict[str, dict[str, str]]:
+        return {k: dict(c.vars) for k, c in self.manifest.campaigns.items()}
 
     def book(self, name: str) -> BookFile | None:
         return next((b for b in self.books if b.book.name == name), None)

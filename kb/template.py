@@ -64,3 +64,8 @@ def overlay(defaults: dict[str, str], campaigns: dict[str, dict[str, str]], camp
             raise KbError(f"unknown campaign '{campaign}' (known: {known})", exit_code=2)
         values.update(campaigns[campaign])
     return values
+
+
+def bank_variables(bank, campaign: str | None = None) -> dict[str, str]:
+    """A bank's variables (kb.model.Bank) with a campaign's own values on top."""
+    return overlay(bank.manifest.vars, bank.campaign_vars(), campaign)

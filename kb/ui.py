@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .search import Index, Result
+from .search.index import Index, Result
 
 Copier = Callable[[str], str]  # copies text, returns how ("clipboard", "OSC 52" ...); raises on failure
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .errors import KbError
-from .template import render
+from .template import bank_variables, render
 
 if TYPE_CHECKING:  # the search fast path must not import pydantic
     from .model import Bank, Phrase
@@ -14,10 +14,11 @@ if TYPE_CHECKING:  # the search fast path must not import pydantic
 def phrase_record(book: str, p: Phrase) -> dict:
     rec: dict = {"id": p.id, "book": book, "title": p.title, "group": p.group, "shortcut": p.shortcut,
                  "questions": list(p.questions)}
-    if p.reply is not None:
-        rec["reply"] = p.reply
+    steps = p.steps()
+    if steps[0].name is None:
+        rec["reply"] = steps[0].text
     else:
-        rec["flow"] = [{"step": s.step, "reply": s.reply} for s in p.flow or []]
+        rec["flow"] = [{"step": st.name, "reply": st.text} for st in steps]
     return rec
 
 
@@ -27,16 +28,10 @@ def phrase_records(bank: Bank, book: str | None = None) -> list[dict]:
     return [phrase_record(bf.book.name, p) for bf, _, p in bank.phrases() if book in (None, bf.book.name)]
 
 
-def group_of(bank: Bank, book_title: str, p: Phrase) -> str:
-    return p.group or book_title
-
-
 def rendered_texts(bank: Bank, p: Phrase, campaign: str | None = None) -> list[tuple[str | None, str]]:
     """(step name or None, rendered reply) for a phrase; unknown variables stay as {name}."""
-    values = bank.variables(campaign)
-    if p.reply is not None:
-        return [(None, render(p.reply, values, keep_missing=True))]
-    return [(s.step, render(s.reply, values, keep_missing=True)) for s in p.flow or []]
+    values = bank_variables(bank, campaign)
+    return [(st.name, render(st.text, values, keep_missing=True)) for st in p.steps()]
 
 
 def show_phrase(bank: Bank, phrase_id: str, campaign: str | None = None) -> str:
@@ -50,7 +45,7 @@ def show_phrase(bank: Bank, phrase_id: str, campaign: str | None = None) -> str:
     bf, _, p = found
     lines = [f"{p.id}  [{bf.book.name} {bf.book.version}]  {p.title}"
              + (f"  shortcut: {p.shortcut}" if p.shortcut else "")]
-    lines.append(f"group: {group_of(bank, bf.book.title, p)}")
+    lines.append(f"group: {p.group_of(bf.book)}")
     texts = rendered_texts(bank, p, campaign)
     for n, (step, text) in enumerate(texts, 1):
         lines.append("")

@@ -31,7 +31,7 @@ t0 = time.time()
 import jieba, logging
 jieba.setLogLevel(logging.WARNING)
 from rapidfuzz import process, fuzz
-from kb.load import load_bank
+from kb.bank.load import load_bank
 bank, _ = load_bank(sys.argv[1])
 qs, owner = [], []
 for bf, _, p in bank.phrases():
@@ -64,7 +64,7 @@ def cold_start(runs: int) -> None:
 
 def synthetic_bank(n: int, seed: int = 7):
     """A bank of n phrases made from the bundled phrases' questions, each about a product."""
-    from kb.load import load_bank
+    from kb.bank.load import load_bank
     from kb.model import Bank, Book, BookFile, Phrase
 
     base, _ = load_bank(ROOT / "phrasebank")
@@ -87,7 +87,7 @@ def synthetic_bank(n: int, seed: int = 7):
 def scale(n: int) -> None:
     from rapidfuzz import fuzz, process
 
-    from kb.search import Index
+    from kb.search.index import Index
 
     bank = synthetic_bank(n)
     t = time.perf_counter()

@@ -21,11 +21,11 @@ from hypothesis import strategies as st
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from kb.bank.yamlio import YamlProblem, load_document  # noqa: E402
 from kb.errors import KbError  # noqa: E402
 from kb.lint.engine import lint_text, load_rules  # noqa: E402
-from kb.qianniu import import_file  # noqa: E402
-from kb.search import load_index  # noqa: E402
-from kb.yamlio import YamlProblem, load_document  # noqa: E402
+from kb.search.index import load_index  # noqa: E402
+from kb.targets.qianniu import import_file  # noqa: E402
 
 
 def main() -> int:

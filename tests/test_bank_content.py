@@ -6,9 +6,9 @@ import json
 
 import pytest
 
+from kb.bank.load import load_bank
+from kb.bank.yamlio import load_document
 from kb.cli import cli
-from kb.load import load_bank
-from kb.yamlio import load_document
 from tests.conftest import BANK, SHARED
 
 BOOKS = {"presales", "promo", "shipping", "bargain", "oversell", "aftersales"}

@@ -13,14 +13,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from kb.bank.load import load_bank
+from kb.bank.yamlio import YamlProblem, load_document
 from kb.cli import cli
 from kb.errors import KbError
 from kb.lint.engine import lint_text, load_rules
-from kb.load import load_bank
-from kb.normalize import normalize
-from kb.qianniu import import_file
-from kb.search import load_index
-from kb.yamlio import YamlProblem, load_document
+from kb.search.index import load_index
+from kb.search.normalize import normalize
+from kb.targets.qianniu import import_file
 from tests.conftest import BANK, MINI_MANIFEST
 
 FIXTURES = Path(__file__).parent / "fixtures" / "hostile"

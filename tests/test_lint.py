@@ -6,10 +6,10 @@ import json
 
 import pytest
 
+from kb.bank.yamlio import load_document
 from kb.cli import cli
 from kb.errors import KbError
 from kb.lint.engine import default_rules, lint_text, load_rules
-from kb.yamlio import load_document
 from tests.conftest import MINI_BOOK, SHARED
 
 RULES = load_rules()

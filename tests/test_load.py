@@ -6,8 +6,8 @@ import os
 
 import pytest
 
+from kb.bank.load import find_bank, load_bank
 from kb.cli import cli
-from kb.load import find_bank, load_bank
 from tests.conftest import BANK, MINI_BOOK
 
 
@@ -150,7 +150,7 @@ def test_every_command_has_help_with_example(runner):
 
 
 def test_chinese_round_trips_byte_exact(tmp_path):
-    from kb.yamlio import atomic_write, rt_dump, rt_load
+    from kb.bank.yamlio import atomic_write, rt_dump, rt_load
 
     text = MINI_BOOK.replace("title: 发货物流", "title: 發貨物流 # 注释保留\n# 整行注释")
     p = tmp_path / "b.yaml"
@@ -160,8 +160,8 @@ def test_chinese_round_trips_byte_exact(tmp_path):
 
 
 def test_atomic_write_refuses_without_force(tmp_path):
+    from kb.bank.yamlio import atomic_write
     from kb.errors import KbError
-    from kb.yamlio import atomic_write
 
     p = tmp_path / "x.yaml"
     p.write_text("old", encoding="utf-8")
@@ -174,7 +174,7 @@ def test_atomic_write_refuses_without_force(tmp_path):
 
 
 def test_no_tmp_files_left_on_error(tmp_path, monkeypatch):
-    from kb.yamlio import atomic_write
+    from kb.bank.yamlio import atomic_write
 
     def boom(*a):
         raise OSError("disk full")

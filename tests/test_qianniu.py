@@ -9,7 +9,7 @@ import pytest
 
 from kb.cli import cli
 from kb.errors import KbError
-from kb.qianniu import QIANNIU, detect_encoding, import_file
+from kb.targets.qianniu import QIANNIU, detect_encoding, import_file
 from tests.conftest import BANK, MINI_MANIFEST
 
 TRICKY = MINI_MANIFEST + ""

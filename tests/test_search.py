@@ -8,8 +8,8 @@ import os
 import pytest
 
 from kb.cli import cli
-from kb.normalize import normalize
-from kb.search import load_index
+from kb.search.index import load_index
+from kb.search.normalize import normalize
 from tests.conftest import BANK, SHARED
 
 

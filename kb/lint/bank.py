@@ -5,7 +5,8 @@ from __future__ import annotations
 import unicodedata
 from pathlib import Path
 
-from ..model import Bank, BookFile, Phrase, TemplateError, template_vars
+from ..model import Bank, BookFile, Phrase
+from ..template import TemplateError, template_vars
 from .engine import Finding, RuleSet, lint_text
 
 HYGIENE = {
@@ -64,8 +65,8 @@ def lint_phrase(bank: Bank, bf: BookFile, index: int, p: Phrase, ruleset: RuleSe
                              excerpt=text[s:e], path=bf.display, line=line, col=col, phrase_id=p.id,
                              field=".".join(map(str, keys))))
 
-    for field, text in p.texts():
-        keys = tuple(int(x) if x.isdigit() else x for x in field.split("."))
+    for st in p.steps():
+        keys, text = st.key, st.text
         for f in lint_text(text, ruleset):
             add(f.rule, f.severity, f.message, f.suggestion, keys, text, f.start, f.end)
         stripped = text.lstrip()

@@ -234,7 +234,7 @@ def parse_pack(data: Any, where: str) -> list[Rule]:
 
 
 def _read_yaml(path: Path | None, text: bytes | None = None, where: str = "") -> Any:
-    from ..yamlio import YamlProblem, load_document
+    from ..bank.yamlio import YamlProblem, load_document
 
     try:
         data, _ = load_document(text if text is not None else path.read_bytes())

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from .bankfiles import MANIFEST
-from .errors import KbError
-from .load import load_bank
-from .model import SEMVER_RE, Bank
+from ..bank.files import MANIFEST
+from ..bank.load import load_bank
+from ..errors import KbError
+from ..model import SEMVER_RE, Bank
 
 BUMPS = ("none", "patch", "minor", "major")
 
@@ -72,10 +72,9 @@ class Change:
 def _snapshot(bank: Bank) -> dict[str, dict]:
     out = {}
     for bf, _, p in bank.phrases():
-        out[p.id] = {"book": bf.book.name, "group": p.group or bf.book.title, "title": p.title,
+        out[p.id] = {"book": bf.book.name, "group": p.group_of(bf.book), "title": p.title,
                      "shortcut": p.shortcut, "questions": list(p.questions),
-                     "texts": [(None, p.reply)] if p.reply is not None else
-                              [(st.step, st.reply) for st in p.flow or []]}
+                     "texts": [(st.name, st.text) for st in p.steps()]}
     return out
 
 
@@ -212,9 +211,9 @@ class Review:
 
 
 def review(base_root: Path, head_root: Path, rules) -> Review:
-    from .evaluate import evaluate, read_cases
-    from .lint.bank import lint_bank
-    from .search import Index
+    from ..lint.bank import lint_bank
+    from ..search.evaluate import evaluate, read_cases
+    from ..search.index import Index
 
     old, oprob = load_bank(base_root)
     new, nprob = load_bank(head_root)
@@ -328,8 +327,8 @@ def run_diff(bank_root: Path, old: str, new: str | None) -> list[Change]:
 
 
 def bump(bank_root: Path, book: str, level: str, changelog: str | None = None) -> tuple[str, str]:
-    from .bankfiles import book_files
-    from .yamlio import atomic_write, rt_dump, rt_load
+    from ..bank.files import book_files
+    from ..bank.yamlio import atomic_write, rt_dump, rt_load
 
     path = next((p for p in book_files(bank_root) if p.stem == book), None)
     if path is None:

@@ -27,10 +27,10 @@ from pathlib import Path
 
 from rapidfuzz import fuzz
 
-from . import __version__
-from .bankfiles import bank_files
+from .. import __version__
+from ..bank.files import bank_files
+from ..template import overlay, render
 from .normalize import Tokenizer, data_fingerprint, normalize
-from .template import overlay, render
 
 INDEX_FORMAT = 5
 CONFIDENT = 0.32  # score at or above which the top match is a confident answer (README: how it was chosen)
@@ -101,7 +101,7 @@ class Index:
     def build(cls, bank) -> Index:  # bank: kb.model.Bank
         normalized: dict[str, str] = {}  # each text normalized once (questions are used twice below)
         for _, _, p in bank.phrases():
-            for x in [*p.questions, p.title, *(t for _, t in p.texts())]:
+            for x in [*p.questions, p.title, *(st.text for st in p.steps())]:
                 if x not in normalized:
                     normalized[x] = normalize(x)
         freq, total = Tokenizer.build_freq(list(normalized.values()))
@@ -110,9 +110,9 @@ class Index:
         shortcuts: dict[str, int] = {}
         for bf, _, p in bank.phrases():
             pi = len(phrases)
-            texts = [(None, p.reply)] if p.reply is not None else [(s.step, s.reply) for s in p.flow or []]
+            texts = [(st.name, st.text) for st in p.steps()]
             phrases.append({"id": p.id, "title": p.title, "shortcut": p.shortcut, "book": bf.book.name,
-                            "group": p.group or bf.book.title, "texts": texts})
+                            "group": p.group_of(bf.book), "texts": texts})
             if p.shortcut:
                 shortcuts[p.shortcut] = pi
             mine = []
@@ -244,7 +244,7 @@ def bank_key(root: Path) -> str:
     h = hashlib.sha256()
     h.update(f"kb {__version__} index {INDEX_FORMAT}\n".encode())
     h.update(data_fingerprint().encode("utf-8"))
-    for code in ("search.py", "normalize.py"):  # an index built by other code is another index
+    for code in ("index.py", "normalize.py"):  # an index built by other code is another index
         h.update((Path(__file__).parent / code).read_bytes())
     for p in bank_files(root):
         h.update(b"\0" + str(p.relative_to(root)).encode("utf-8", "surrogateescape") + b"\0")
@@ -275,7 +275,7 @@ def load_index(root: Path, *, use_cache: bool = True) -> Index:
         except Exception:  # corrupt, truncated or from another kb: rebuild
             pass
         _notice("search index cache was unreadable; rebuilt it")
-    from .load import open_bank
+    from ..bank.load import open_bank
 
     bank, _ = open_bank(root)
     index = Index.build(bank)

@@ -9,22 +9,21 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from .bankfiles import MANIFEST, book_files, display_path, find_bank
-from .model import (
+from ..errors import KbError
+from ..model import (
     Bank,
     Book,
     BookFile,
     Campaign,
     FlowStep,
-    KbError,
     LintSuppression,
     Manifest,
     Phrase,
     Problem,
-    TemplateError,
     nearest_loc,
-    template_vars,
 )
+from ..template import TemplateError, template_vars
+from .files import MANIFEST, book_files, display_path, find_bank
 from .yamlio import YamlProblem, load_document
 
 __all__ = ["MANIFEST", "book_files", "display_path", "find_bank", "load_bank", "open_bank"]
@@ -249,8 +248,8 @@ def cross_check(bank: Bank) -> list[Problem]:
                                    f"duplicate question '{q}' (same as question {seen[key] + 1})", p.id))
             else:
                 seen[key] = qi
-        for field, text in p.texts():
-            keys = tuple(int(x) if x.isdigit() else x for x in field.split("."))
+        for st in p.steps():
+            keys, text = st.key, st.text
             try:
                 used = template_vars(text)
             except TemplateError as e:

@@ -13,8 +13,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date
 
-from .errors import KbError
-from .model import Bank, TemplateError, render
+from ..errors import KbError
+from ..model import Bank
+from ..template import TemplateError, bank_variables, render
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ class Row:
 
 def export_rows(bank: Bank, profile: Profile, campaign: str | None = None,
                 books: Iterable[str] | None = None) -> list[Row]:
-    values = bank.variables(campaign)
+    values = bank_variables(bank, campaign)
     wanted = set(books) if books else None
     if wanted:
         unknown = wanted - {bf.book.name for bf in bank.books}
@@ -59,11 +60,11 @@ def export_rows(bank: Bank, profile: Profile, campaign: str | None = None,
     for bf, _, p in bank.phrases():
         if wanted and bf.book.name not in wanted:
             continue
-        group = p.group or bf.book.title
+        group = p.group_of(bf.book)
         if not p.shortcut:
             problems.append(f"{p.id}: no shortcut (the Qianniu code): add shortcut: to the phrase")
             continue
-        parts = [(None, p.reply)] if p.reply is not None else [(s.step, s.reply) for s in p.flow or []]
+        parts = [(st.name, st.text) for st in p.steps()]
         for i, (step, text) in enumerate(parts, 1):
             try:
                 out = render(text, values)
@@ -241,8 +242,8 @@ def import_file(data: bytes, name: str, profile: Profile = QIANNIU, source: str 
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
     from ruamel.yaml.scalarstring import LiteralScalarString
 
-    from .model import ID_RE
-    from .yamlio import rt_dump
+    from ..bank.yamlio import rt_dump
+    from ..model import ID_RE
 
     if not re.match(r"^[a-z0-9_]+$", name):
         raise KbError(f"--name {name!r}: a book name is lower-case letters, digits and _", 2)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .errors import KbError
+from ..errors import KbError
 
 MANIFEST = "bank.yaml"
 # files at the bank root that are not phrasebooks
 RESERVED = {MANIFEST, "kb-lint.yaml", "tests.yaml"}
-BUNDLED = Path(__file__).resolve().parent / "bundled"
+BUNDLED = Path(__file__).resolve().parent.parent / "bundled"
 
 
 def find_bank(explicit: str | os.PathLike[str] | None = None) -> Path:

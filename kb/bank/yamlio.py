@@ -23,7 +23,8 @@ from ruamel.yaml.constructor import SafeConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from .model import KbError, Loc
+from ..errors import KbError
+from ..model import Loc
 
 MAX_FILE_BYTES = 4 * 1024 * 1024
 MAX_NODES = 500_000  # values built from one document, aliases counted each time they are used

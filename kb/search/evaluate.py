@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import KbError
-from .search import Index, Result
+from ..errors import KbError
+from .index import Index, Result
 
 
 @dataclass
@@ -44,7 +44,7 @@ class Report:
 
 
 def read_cases(path: Path) -> list[Case]:
-    from .yamlio import YamlProblem, load_document
+    from ..bank.yamlio import YamlProblem, load_document
 
     try:
         data, locs = load_document(Path(path).read_bytes())

@@ -1,0 +1,1 @@
+"""Search: normalize buyer text, index a bank, score phrases, cache the index, evaluate."""

@@ -1,0 +1,1 @@
+"""Export/import targets (Qianniu quick phrases …)."""
