@@ -142,7 +142,16 @@ class Campaign(_Strict):
     title: str
     start: date
     end: date
+    aliases: list[str] = Field(default_factory=list)  # other names --campaign accepts (双11, 11.11 ...)
     vars: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("aliases")
+    @classmethod
+    def _aliases_ok(cls, v: list[str]) -> list[str]:
+        for a in v:
+            if not str(a).strip() or str(a) != str(a).strip():
+                raise ValueError(f"alias {a!r} is empty or has surrounding spaces")
+        return v
 
     @model_validator(mode="after")
     def _dates(self) -> Campaign:
@@ -164,6 +173,19 @@ class Manifest(_Strict):
         if v != SCHEMA_VERSION:
             raise ValueError(f"schema {v} is not supported (this kb reads schema {SCHEMA_VERSION})")
         return v
+
+    @model_validator(mode="after")
+    def _aliases_unique(self) -> Manifest:
+        seen: dict[str, str] = {}
+        for name, c in self.campaigns.items():
+            for a in (name, *c.aliases):
+                key = str(a).casefold()
+                if key == "none":
+                    raise ValueError(f"campaign {name}: 'none' is reserved (--campaign none = normal time)")
+                if key in seen and seen[key] != name:
+                    raise ValueError(f"campaign alias '{a}' names both {seen[key]} and {name}")
+                seen[key] = name
+        return self
 
 
 Loc = tuple[int, int]  # 1-based line, column
