@@ -156,19 +156,6 @@ def _json_line(obj) -> str:
     return text + "\n"
 
 
-def _match_json(m, variables) -> dict:
-    d = {"id": m.id, "title": m.title, "shortcut": m.shortcut, "score": m.score,
-         "reply": m.reply_text(variables)}
-    if len(m.texts) > 1 or m.texts[0][0] is not None:
-        d["flow"] = [{"step": s, "reply": t} for s, t in m.rendered(variables)]
-    return d
-
-
-def _result_json(r, variables) -> dict:
-    return {"query": _clean(r.query), "matches": [_match_json(m, variables) for m in r.matches] if r.confident else [],
-            "nearest": [] if r.confident else [_match_json(m, variables) for m in r.matches]}
-
-
 @cli.command(context_settings=CONTEXT)
 @click.argument("query", nargs=-1)
 @click.option("-k", "k", default=3, show_default=True, type=click.IntRange(1, 50), help="How many matches.")
@@ -182,26 +169,33 @@ def search(ctx: click.Context, query: tuple[str, ...], k: int, campaign: str | N
     """Find the approved reply for a buyer's message.
 
     \b
-    Exit 0 with a confident match, 1 when nothing fits (the nearest candidates
-    are printed, marked low confidence).
+    Every answer has an outcome: confident (exit 0: one reply), ambiguous
+    (exit 3: two or more phrases fit about equally; all are shown as candidates,
+    pick one) or none (exit 1: nothing fits; the nearest are shown, marked).
+    A message that asks two things gets an answer for the second one too.
     Examples:
       kb search "双11拍的啥时候发啊"
       kb search -k 5 --campaign double11 "定金能退吗"
       kb search --json "能便宜点吗"
       printf '在吗\n包邮吗\n' | kb search --jsonl
     """
-    from .search.index import load_index
+    from .search.cache import load_index
+    from .view import format_result, result_json
 
     index = load_index(_bank_root(ctx), use_cache=not no_cache)
     variables = index.variables_for(campaign)
+    context = {"bank": index.bank_name, "bank_root": index.root, "campaign": campaign,
+               "bank_problems": index.problems}
+    if index.problems:
+        click.echo(f"kb: the bank has {len(index.problems)} problem(s); answers come from the books that "
+                   "load (run 'kb validate')", err=True)
     if jsonl:
         if query:
             raise KbError("--jsonl reads queries from stdin: give no QUERY argument", 2)
         out = sys.stdout
         for raw in sys.stdin.buffer:
             line = raw.decode("utf-8", "replace").rstrip("\r\n")
-            r = index.search(line, k=k)
-            out.write(_json_line(_result_json(r, variables)))
+            out.write(_json_line(result_json(index.search(line, k=k), variables, context)))
         out.flush()
         return
     text = " ".join(query).strip()
@@ -209,35 +203,56 @@ def search(ctx: click.Context, query: tuple[str, ...], k: int, campaign: str | N
         raise KbError("give the buyer's message: kb search \"什么时候发货\" (or --jsonl to read stdin)", 2)
     r = index.search(text, k=k)
     if as_json:
-        click.echo(json.dumps(_result_json(r, variables), ensure_ascii=False, indent=2))
+        click.echo(json.dumps(result_json(r, variables, context), ensure_ascii=False, indent=2))
     else:
-        from .view import format_result
-
         click.echo(format_result(r, variables))
-    ctx.exit(0 if r.confident else 1)
+    ctx.exit({"confident": 0, "ambiguous": 3}.get(r.outcome, 1))
 
 
 @cli.command("eval", context_settings=CONTEXT)
-@click.argument("cases", type=click.Path(dir_okay=False))
+@click.argument("cases", required=False, type=click.Path(dir_okay=False))
+@click.option("--cross", is_flag=True, help="Cross-validate on the bank's own questions instead of a case file.")
+@click.option("--folds", default=5, show_default=True, type=click.IntRange(2, 20), help="Folds for --cross.")
+@click.option("--per-phrase", is_flag=True, help="Also print top-1/top-3 per phrase, weakest first.")
 @click.option("--min-top1", type=click.FloatRange(0, 1), help="Exit 1 when top-1 is below this.")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures and misses as JSON.")
 @click.pass_context
-def eval_(ctx: click.Context, cases: str, min_top1: float | None, as_json: bool) -> None:
-    """Measure search on a case file (cases: [{q: 买家消息, expect: phrase.id or null}]).
+def eval_(ctx: click.Context, cases: str | None, cross: bool, folds: int, per_phrase: bool,
+          min_top1: float | None, as_json: bool) -> None:
+    """Measure search on labelled messages, or on the bank's own questions (--cross).
 
     \b
-    Prints top-1, top-3, MRR, out-of-scope rejection, in-scope false rejection
-    and every miss. Team leads keep one per bank as a regression test.
-    Example:  kb eval ../shared/eval/dev.yaml --min-top1 0.95
+    CASES is YAML (cases: [{q: 买家消息, expect: phrase.id or null}]) or TSV
+    (text<TAB>expect with a header line; a|b = either is right; null = nothing fits).
+    Prints top-1, top-3, MRR, out-of-scope rejection, false rejection, ambiguous
+    and every miss. --cross searches each question of the bank in an index built
+    without it (k folds) and, with --per-phrase, shows which phrases need more
+    questions. Team leads keep a case file per bank as a regression test.
+    Examples:
+      kb eval tests.yaml --min-top1 0.9
+      kb eval ../shared/eval/real_dev.tsv
+      kb eval --cross --per-phrase
     """
     from pathlib import Path
 
-    from .search.evaluate import evaluate, format_report, read_cases
-    from .search.index import load_index
+    from .search.evaluate import check_ids, cross_validate, evaluate, format_report, read_cases
 
-    index = load_index(_bank_root(ctx))
-    rep = evaluate(index, read_cases(Path(cases)))
-    click.echo(json.dumps(rep.as_dict(), ensure_ascii=False, indent=2) if as_json else format_report(rep))
+    if cross == bool(cases):
+        raise KbError("give a case file, or --cross to cross-validate on the bank's own questions", 2)
+    if cross:
+        from .bank.load import open_bank
+
+        bank, _ = open_bank(_bank_root(ctx))
+        rep = cross_validate(bank, folds, progress=lambda i, n: click.echo(f"fold {i}/{n}", err=True))
+    else:
+        from .search.cache import load_index
+
+        index = load_index(_bank_root(ctx))
+        found = read_cases(Path(cases))
+        check_ids(index, found, cases)
+        rep = evaluate(index, found)
+    click.echo(json.dumps(rep.as_dict(), ensure_ascii=False, indent=2) if as_json
+               else format_report(rep, per_phrase=per_phrase or cross, misses=not cross))
     if min_top1 is not None and rep.top1 < min_top1:
         click.echo(f"kb: top-1 {rep.top1:.3f} is below --min-top1 {min_top1}", err=True)
         ctx.exit(1)
@@ -246,7 +261,7 @@ def eval_(ctx: click.Context, cases: str, min_top1: float | None, as_json: bool)
 def _ruleset(ctx: click.Context, config: str | None):
     from pathlib import Path
 
-    from .lint.engine import load_rules
+    from .lint import load_rules
 
     if config:
         return load_rules(Path(config))
@@ -321,14 +336,15 @@ def lint(ctx: click.Context, paths: tuple[str, ...], fmt: str, config: str | Non
 @click.pass_context
 def check(ctx: click.Context, text: tuple[str, ...], fmt: str, jsonl: bool, config: str | None,
           strict: bool) -> None:
-    """Lint a reply an agent is about to send (same rules as kb lint).
+    """Lint a reply an agent is about to send (same rules as kb lint, hygiene included:
+    formula-leading text, control/bidi characters, length, GBK).
 
     \b
     Examples:
       kb check "亲，今天下单保证今天发货哦"
       printf '加我微信\n预计3天内发出\n' | kb check --jsonl
     """
-    from .lint.engine import lint_text
+    from .lint import lint_text
     from .lint.output import render
 
     ruleset = _ruleset(ctx, config)
@@ -533,7 +549,7 @@ def ui(ctx: click.Context, campaign: str | None = None) -> None:
     select, Tab steps through a flow, Esc clears, Ctrl-C/Ctrl-D quit.
     Example:  kb ui --campaign double11     (plain `kb` opens it too)
     """
-    from .search.index import load_index
+    from .search.cache import load_index
     from .ui import run
 
     if not sys.stdin.isatty():

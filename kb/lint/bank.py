@@ -1,33 +1,31 @@
-"""Linting a bank: every reply text of every phrase, plus phrasebook hygiene and suppressions."""
+"""Linting a bank: everything a buyer can receive.
+
+* every reply text (a reply or each flow step), rendered with the base variables and with every
+  campaign's variables (a finding only a campaign produces names the campaign); a finding is placed
+  on the reply's own characters, and names the variable whose value it runs through;
+* every variable in bank.yaml (base and campaign), with bank.yaml:line:col;
+* titles, groups and book titles (the default group): formula-leading text, control/bidi characters;
+* undefined variables and the phrase's lint suppressions (reason required, unused ones reported).
+"""
 
 from __future__ import annotations
 
-import unicodedata
 from pathlib import Path
 
 from ..model import Bank, BookFile, Phrase
-from ..template import TemplateError, template_vars
+from ..template import template_vars
+from . import hygiene as hy
 from .engine import Finding, RuleSet, lint_text
-
-HYGIENE = {
-    "hygiene.formula_injection": ("error", "reply starts with '{ch}': a spreadsheet opening the export runs it "
-                                  "as a formula", "start the reply with text, e.g. 亲，…"),
-    "hygiene.undefined_variable": ("error", "variable {{{name}}} is not defined in bank.yaml",
-                                   "define it under vars: in bank.yaml or fix the name"),
-    "hygiene.too_long": ("warning", "reply is {n} characters, over the limit of {limit}",
-                         "split it into a flow or shorten it; agents and buyers read it on a phone"),
-    "hygiene.emoji": ("warning", "'{ch}' cannot be encoded in GBK: the Qianniu export will refuse it",
-                      "remove the emoji or export with --encoding utf-8-sig"),
-    "lint.suppression_reason": ("error", "lint: allow needs a reason (why is this wording acceptable?)",
-                                "add reason: \"…\" to the phrase's lint: mapping"),
-    "lint.unused_suppression": ("warning", "lint: allow lists {rule}, which finds nothing in this phrase",
-                                "remove it from allow"),
-}
+from .hygiene import GROUP, TITLE, VAR, check_text
 
 
 def _text_position(bf: BookFile, lines: list[str], index: int, keys: tuple, text: str, offset: int) -> tuple[int, int]:
-    """File line/column of character `offset` of a reply text."""
+    """File line/column of character `offset` of a phrase's text value."""
     line, col = bf.phrase_loc(index, *keys)
+    return _position(lines, line, col, text, offset)
+
+
+def _position(lines: list[str], line: int, col: int, text: str, offset: int) -> tuple[int, int]:
     before = text[:offset]
     row = before.count("\n")
     col_in = len(before) - (before.rfind("\n") + 1)
@@ -45,51 +43,111 @@ def _text_position(bf: BookFile, lines: list[str], index: int, keys: tuple, text
     return line + row, col_in + 1
 
 
-def _hygiene(ruleset: RuleSet, rid: str, **kw) -> tuple[str, str, str] | None:
-    if rid in ruleset.options.get("disabled", []):
-        return None
-    sev, msg, sug = HYGIENE[rid]
-    sev = ruleset.options.get("severity", {}).get(rid, sev)
-    return sev, msg.format(**kw), sug
+def render_map(text: str, values: dict[str, str]) -> tuple[str, list[int], list[str | None]]:
+    """(rendered text, raw offset of each rendered character, the variable each character came from).
+
+    Unknown variables stay as {name}; {{ and }} become one brace."""
+    out: list[str] = []
+    src: list[int] = []
+    var_of: list[str | None] = []
+
+    def literal(lo: int, hi: int) -> None:
+        i = lo
+        while i < hi:
+            if text[i] in "{}" and text[i:i + 2] in ("{{", "}}"):
+                out.append(text[i])
+                src.append(i)
+                var_of.append(None)
+                i += 2
+            else:
+                out.append(text[i])
+                src.append(i)
+                var_of.append(None)
+                i += 1
+
+    pos = 0
+    for name, off in template_vars(text):
+        literal(pos, off)
+        end = off + len(name) + 2
+        value = values.get(name)
+        if value is None:
+            literal_chars = text[off:end]
+            out.extend(literal_chars)
+            src.extend(range(off, end))
+            var_of.extend([None] * len(literal_chars))
+        else:
+            out.extend(value)
+            src.extend([off] * len(value))
+            var_of.extend([name] * len(value))
+        pos = end
+    literal(pos, len(text))
+    return "".join(out), src, var_of
 
 
-def lint_phrase(bank: Bank, bf: BookFile, index: int, p: Phrase, ruleset: RuleSet,
-                lines: list[str]) -> list[Finding]:
+def _variants(bank: Bank) -> list[tuple[str | None, dict[str, str]]]:
+    from ..template import bank_variables
+
+    return [(None, bank_variables(bank))] + [(c, bank_variables(bank, c)) for c in bank.manifest.campaigns]
+
+
+_VAR_CHECKED = {"hygiene.control_char"}  # also run on each variable in bank.yaml
+
+
+def lint_reply(text: str, ruleset: RuleSet, variants: list[tuple[str | None, dict[str, str]]],
+               ) -> list[tuple[Finding, int, int]]:
+    """Findings of one reply text as rendered for each variant (campaign, variables), deduplicated:
+    (finding with campaign set when only that campaign produces it, raw start, raw end)."""
+    from ..template import TemplateError
+
+    out: list[tuple[Finding, int, int]] = []
+    seen: set[tuple] = set()
+    content = {r.id for r in ruleset.rules} | _VAR_CHECKED
+    for campaign, values in variants:
+        try:
+            rendered, src, var_of = render_map(text, values)
+        except TemplateError:
+            rendered, src, var_of = text, list(range(len(text))), [None] * len(text)
+        for f in lint_text(rendered, ruleset):
+            span = range(f.start, max(f.end, f.start + 1))
+            names = sorted({v for i in span if i < len(var_of) and (v := var_of[i]) is not None})
+            inside_one_var = bool(names) and all(var_of[i] is not None for i in span if i < len(var_of))
+            if inside_one_var and len(names) == 1 and f.rule in content:
+                continue  # the variable itself is linted (and reported) in bank.yaml
+            raw_s = src[f.start] if f.start < len(src) else 0
+            raw_e = src[f.end - 1] + 1 if 0 < f.end <= len(src) else raw_s + 1
+            key = (f.rule, raw_s, tuple((n, values[n]) for n in names))
+            if key in seen or (f.rule, raw_s, ()) in seen:
+                continue  # the same finding with the base variables (or without any)
+            seen.add(key)
+            if names:
+                f.message += " (" + ", ".join(f"{{{n}}} = {values[n]!r}" for n in names) + ")"
+            f.campaign = campaign
+            out.append((f, raw_s, raw_e))
+    return out
+
+
+def lint_phrase(bank: Bank, bf: BookFile, index: int, p: Phrase, ruleset: RuleSet, lines: list[str],
+                variants: list[tuple[str | None, dict[str, str]]] | None = None) -> list[Finding]:
     found: list[Finding] = []
+    variants = variants if variants is not None else _variants(bank)
     defined = set(bank.manifest.vars)
-    limit = ruleset.options.get("max_reply_chars", 500)
 
-    def add(rule: str, sev: str, msg: str, sug: str, keys: tuple, text: str, s: int, e: int) -> None:
-        line, col = _text_position(bf, lines, index, keys, text, s)
-        found.append(Finding(rule=rule, severity=sev, start=s, end=e, message=msg, suggestion=sug,
-                             excerpt=text[s:e], path=bf.display, line=line, col=col, phrase_id=p.id,
-                             field=".".join(map(str, keys))))
+    def place(f: Finding, keys: tuple, text: str, s: int, e: int) -> None:
+        f.line, f.col = _text_position(bf, lines, index, keys, text, s)
+        f.path, f.phrase_id, f.field = bf.display, p.id, ".".join(map(str, keys))
+        f.start, f.end = s, e
+        f.excerpt = text[s:e] if e > s else f.excerpt
+        found.append(f)
 
     for st in p.steps():
-        keys, text = st.key, st.text
-        for f in lint_text(text, ruleset):
-            add(f.rule, f.severity, f.message, f.suggestion, keys, text, f.start, f.end)
-        stripped = text.lstrip()
-        if stripped[:1] in ("=", "+", "-", "@") and (h := _hygiene(ruleset, "hygiene.formula_injection",
-                                                                  ch=stripped[0])):
-            s = len(text) - len(stripped)
-            add("hygiene.formula_injection", *h, keys, text, s, s + 1)
-        try:
-            for name, off in template_vars(text):
-                if name not in defined and (h := _hygiene(ruleset, "hygiene.undefined_variable", name=name)):
-                    add("hygiene.undefined_variable", *h, keys, text, off, off + len(name) + 2)
-        except TemplateError:
-            pass  # kb validate reports malformed braces
-        if len(text) > limit and (h := _hygiene(ruleset, "hygiene.too_long", n=len(text), limit=limit)):
-            add("hygiene.too_long", *h, keys, text, 0, 1)
-        for i, ch in enumerate(text):
-            if ord(ch) > 0xFFFF or unicodedata.category(ch) == "So":
-                try:
-                    ch.encode("gbk")
-                except UnicodeEncodeError:
-                    if h := _hygiene(ruleset, "hygiene.emoji", ch=ch):
-                        add("hygiene.emoji", *h, keys, text, i, i + 1)
-                    break
+        for f, s, e in lint_reply(st.text, ruleset, variants):
+            place(f, st.key, st.text, s, e)
+        for f in hy.run("hygiene.undefined_variable", ruleset, st.text, defined, text=st.text):
+            place(f, st.key, st.text, f.start, f.end)
+    for key, value, field in (("title", p.title, TITLE), ("group", p.group, GROUP)):
+        if value is not None:
+            for f in check_text(value, ruleset, field):
+                place(f, (key,), value, f.start, f.end)
     return _apply_suppression(bf, index, p, found, ruleset)
 
 
@@ -97,11 +155,16 @@ def _apply_suppression(bf: BookFile, index: int, p: Phrase, found: list[Finding]
     if p.lint is None:
         return found
     line, col = bf.phrase_loc(index, "lint")
+
+    def at_lint(fs: list[Finding]) -> list[Finding]:
+        for f in fs:
+            f.path, f.line, f.col, f.phrase_id, f.field = bf.display, line, col, p.id, "lint"
+        return fs
+
+    missing = at_lint(hy.run("lint.suppression_reason", ruleset, p.lint.allow, p.lint.reason, set()))
+    if not (p.lint.reason or "").strip():
+        return missing + found  # without a reason nothing is suppressed
     out = []
-    if not (p.lint.reason or "").strip() and (h := _hygiene(ruleset, "lint.suppression_reason")):
-        out.append(Finding(rule="lint.suppression_reason", severity=h[0], start=0, end=0, message=h[1],
-                           suggestion=h[2], path=bf.display, line=line, col=col, phrase_id=p.id, field="lint"))
-        return out + found  # without a reason nothing is suppressed
     used = set()
     for f in found:
         allowed = next((a for a in p.lint.allow if f.rule == a or f.rule.startswith(a + ".")), None)
@@ -109,17 +172,49 @@ def _apply_suppression(bf: BookFile, index: int, p: Phrase, found: list[Finding]
             out.append(f)
         else:
             used.add(allowed)
-    for a in p.lint.allow:
-        if a not in used and (h := _hygiene(ruleset, "lint.unused_suppression", rule=a)):
-            out.append(Finding(rule="lint.unused_suppression", severity=h[0], start=0, end=0, message=h[1],
-                               suggestion=h[2], path=bf.display, line=line, col=col, phrase_id=p.id, field="lint"))
+    return out + at_lint(hy.run("lint.unused_suppression", ruleset, p.lint.allow, p.lint.reason, used))
+
+
+def _manifest_locs(bank: Bank) -> tuple[dict, list[str]]:
+    from ..bank.yamlio import YamlProblem, load_document
+
+    try:
+        data = (Path(bank.root) / "bank.yaml").read_bytes()
+        _, locs = load_document(data)
+        return locs, data.decode("utf-8", "replace").splitlines()
+    except (OSError, YamlProblem):
+        return {}, []
+
+
+def lint_manifest(bank: Bank, ruleset: RuleSet) -> list[Finding]:
+    """Findings in bank.yaml's variables (base and every campaign's), with bank.yaml:line:col."""
+    from ..model import nearest_loc
+
+    locs, lines = _manifest_locs(bank)
+    out: list[Finding] = []
+    items = [(None, ("vars", n), n, v) for n, v in bank.manifest.vars.items()]
+    items += [(c, ("campaigns", c, "vars", n), n, v) for c, camp in bank.manifest.campaigns.items()
+              for n, v in camp.vars.items()]
+    for campaign, path, name, value in items:
+        fs = lint_text(value, ruleset, hygiene=False) + check_text(value, ruleset, VAR)
+        line, col = nearest_loc(locs, path)
+        for f in sorted(fs, key=lambda f: (f.start, f.rule)):
+            f.line, f.col = _position(lines, line, col, value, f.start)
+            f.path, f.field, f.campaign = bank.manifest_display, ".".join(path), campaign
+            f.message = f"variable {name}: {f.message}"
+            out.append(f)
     return out
 
 
 def lint_bank(bank: Bank, ruleset: RuleSet, books: list[str] | None = None,
-              only: set[str] | None = None) -> list[Finding]:
-    """Findings for every phrase (or the named books, or the phrase ids in only), in file order."""
+              only: set[str] | None = None, *, manifest: bool | None = None) -> list[Finding]:
+    """Findings for every phrase (or the named books, or the phrase ids in only), in file order, and for
+    bank.yaml's variables and the book titles (by default only when the whole bank is linted)."""
     out: list[Finding] = []
+    variants = _variants(bank)
+    whole = books is None and only is None
+    if manifest if manifest is not None else whole:
+        out.extend(lint_manifest(bank, ruleset))
     for bf in bank.books:
         if books and bf.book.name not in books and str(bf.path) not in books:
             continue
@@ -127,8 +222,14 @@ def lint_bank(bank: Bank, ruleset: RuleSet, books: list[str] | None = None,
             lines = Path(bf.path).read_text(encoding="utf-8").splitlines()
         except (OSError, UnicodeDecodeError):
             lines = []
+        if only is None:
+            line, col = bf.loc("title")
+            for f in check_text(bf.book.title, ruleset, GROUP):
+                f.line, f.col = _position(lines, line, col, bf.book.title, f.start)
+                f.path, f.field = bf.display, "title"
+                out.append(f)
         for i, p in enumerate(bf.book.phrases):
             if only is not None and p.id not in only:
                 continue
-            out.extend(lint_phrase(bank, bf, i, p, ruleset, lines))
+            out.extend(lint_phrase(bank, bf, i, p, ruleset, lines, variants))
     return out

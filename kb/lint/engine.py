@@ -1,26 +1,35 @@
-"""The lint engine: rule packs (YAML data) compiled into matchers, applied to normalized text.
+"""The lint engine: Finding, the Rule base class with its registry of kinds, RuleSet, and lint_text.
 
-A text is normalized for matching (NFKC, lower case, Traditional -> Simplified, spaces and
-symbols between characters removed) while keeping a map back to the original offsets, so
-findings point at the characters the author wrote.
+A text is normalized for matching (NFKC, lower case, Traditional -> Simplified, spaces, symbols,
+emoji and invisible characters between characters removed) while keeping a map back to the
+original offsets, so findings point at the characters the author wrote. The normalized text is cut
+into sentences (。！？；newline) and clauses (sentences cut again at ，、), the units in which a rule
+looks for its parts, its negations, its hedges and the contexts that cancel it.
+
+Every rule kind is one class registered by name (``@register("family")``, see kinds.py); the rule
+pack (kb/data/rules/default.yaml) and a team's kb-lint.yaml only name kinds. Every step is linear in
+the length of the text: each pattern runs once over the whole text, and each candidate hit is then
+checked against precomputed, sorted match positions.
 """
 
 from __future__ import annotations
 
-import re
+import bisect
 import unicodedata
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
-from importlib import resources
-from pathlib import Path
-from typing import Any
-
-from ..errors import KbError
+from typing import Any, ClassVar, Protocol
 
 SEVERITIES = ("error", "warning", "info")
-KINDS = ("terms", "regex", "proximity")
-_CLAUSE = set("。！？!?；;\n")
-NEG_WINDOW = 6  # characters before a match searched for a negation or hedge
+SENTENCE_MARKS = "。!?;\n"  # after NFKC: ！？； are ! ? ;
+CLAUSE_MARKS = SENTENCE_MARKS + ",、"
+NEG_WINDOW = 6  # characters before a match searched by the short-range `unless_before`
+
+
+class Pattern(Protocol):  # re.Pattern or an re2 pattern (teams' own rules)
+    def finditer(self, string: str, pos: int = ..., endpos: int = ...) -> Any: ...
+    def match(self, string: str, pos: int = ..., endpos: int = ...) -> Any: ...
+    def search(self, string: str, pos: int = ..., endpos: int = ...) -> Any: ...
 
 
 @dataclass
@@ -38,68 +47,13 @@ class Finding:
     col: int | None = None
     phrase_id: str | None = None
     field: str | None = None
+    campaign: str | None = None  # the campaign whose variables produced the finding
 
     def as_dict(self) -> dict:
         return {k: v for k, v in asdict(self).items() if v is not None}
 
 
-@dataclass
-class Rule:
-    id: str
-    severity: str
-    message: str
-    kind: str
-    suggestion: str = ""
-    pattern: re.Pattern[str] | None = None
-    anchor: re.Pattern[str] | None = None
-    near: list[re.Pattern[str]] = field(default_factory=list)
-    window: int = 12
-    unless_before: re.Pattern[str] | None = None
-    excepts: list[re.Pattern[str]] = field(default_factory=list)
-    examples_fail: list[str] = field(default_factory=list)
-    examples_pass: list[str] = field(default_factory=list)
-    source: str = ""
-
-    def find(self, norm: str) -> list[tuple[int, int]]:
-        """Spans (in the normalized text) this rule flags."""
-        hits = []
-        if self.kind == "proximity":
-            assert self.anchor is not None
-            for m in self.anchor.finditer(norm):
-                lo, hi = max(0, m.start() - self.window), min(len(norm), m.end() + self.window)
-                area = norm[lo:hi]
-                if all(p.search(area) for p in self.near):
-                    hits.append((m.start(), m.end()))
-        else:
-            assert self.pattern is not None
-            hits = [(m.start(), m.end()) for m in self.pattern.finditer(norm) if m.end() > m.start()]
-        out = []
-        for s, e in hits:
-            if self.unless_before is not None:
-                before = norm[max(0, s - NEG_WINDOW):s]
-                cut = max((i for i, ch in enumerate(before) if ch in _CLAUSE), default=-1)
-                if self.unless_before.search(before[cut + 1:]):
-                    continue
-            if any(x.start() <= s and e <= x.end() or x.start() < e and s < x.end()
-                   for p in self.excepts for x in p.finditer(norm)):
-                continue
-            out.append((s, e))
-        return out
-
-
-@dataclass
-class RuleSet:
-    rules: list[Rule]
-    options: dict[str, Any] = field(default_factory=dict)
-
-    def ids(self) -> list[str]:
-        return [r.id for r in self.rules]
-
-    def get(self, rule_id: str) -> Rule | None:
-        return next((r for r in self.rules if r.id == rule_id), None)
-
-
-# --- text normalization --------------------------------------------------------------------
+# --- normalized text and its units ------------------------------------------------------------
 
 
 @lru_cache(maxsize=1)
@@ -109,11 +63,19 @@ def _t2s():
     return opencc.OpenCC("t2s")
 
 
-def _squeezable(ch: str) -> bool:
-    if ch in _CLAUSE or ch in "，,、：:":
-        return ch in ":："  # keep clause marks; a colon glues 加V:abc
-    cat = unicodedata.category(ch)
-    return cat[0] in "ZSC" or (cat[0] == "P" and ch not in "%.")
+@lru_cache(maxsize=4096)
+def _norm_char(ch: str) -> str:
+    """What one character becomes in the normalized text ('' when it is squeezed out)."""
+    out = []
+    for c in unicodedata.normalize("NFKC", ch).lower():
+        if c in CLAUSE_MARKS:
+            out.append(c)
+            continue
+        cat = unicodedata.category(c)
+        if cat[0] in "ZSC" or (cat[0] == "P" and c not in "%."):
+            continue  # spaces, symbols, emoji, punctuation, control and format characters
+        out.append(c)
+    return "".join(out)
 
 
 def normalize_for_lint(text: str) -> tuple[str, list[int]]:
@@ -122,12 +84,13 @@ def normalize_for_lint(text: str) -> tuple[str, list[int]]:
     chars: list[str] = []
     offsets: list[int] = []
     for i, ch in enumerate(text):
-        n = unicodedata.normalize("NFKC", ch).lower()
-        for c in n:
-            if _squeezable(c):
-                continue
-            chars.append(c)
-            offsets.append(i)
+        n = _norm_char(ch)
+        if n:
+            chars.append(n)
+            if len(n) == 1:
+                offsets.append(i)
+            else:
+                offsets.extend([i] * len(n))
     norm = "".join(chars)
     if not norm.isascii():
         conv = _t2s().convert(norm)
@@ -136,11 +99,138 @@ def normalize_for_lint(text: str) -> tuple[str, list[int]]:
     return norm, offsets
 
 
-def lint_text(text: str, ruleset: RuleSet) -> list[Finding]:
+class Text:
+    """A normalized text with its sentence and clause boundaries, shared by every rule."""
+
+    def __init__(self, norm: str):
+        self.norm = norm
+        self.clause_marks = [i for i, c in enumerate(norm) if c in CLAUSE_MARKS]
+        self.sentence_marks = [i for i in self.clause_marks if norm[i] in SENTENCE_MARKS]
+        self._spans: dict[int, list[tuple[int, int]]] = {}
+
+    @staticmethod
+    def _unit(marks: list[int], pos: int, n: int) -> tuple[int, int]:
+        i = bisect.bisect_left(marks, pos)
+        start = marks[i - 1] + 1 if i > 0 else 0
+        end = marks[i] if i < len(marks) else n
+        return start, end
+
+    def clause(self, pos: int) -> tuple[int, int]:
+        """[start, end) of the clause holding position pos."""
+        return self._unit(self.clause_marks, pos, len(self.norm))
+
+    def sentence(self, pos: int) -> tuple[int, int]:
+        return self._unit(self.sentence_marks, pos, len(self.norm))
+
+    def spans(self, pattern: Pattern) -> list[tuple[int, int]]:
+        """Every match of pattern in the text (computed once per text and pattern)."""
+        key = id(pattern)
+        if key not in self._spans:
+            self._spans[key] = [(m.start(), m.end()) for m in pattern.finditer(self.norm) if m.end() > m.start()]
+        return self._spans[key]
+
+    def any_in(self, pattern: Pattern, lo: int, hi: int) -> bool:
+        """Does a match of pattern lie within [lo, hi)?"""
+        spans = self.spans(pattern)
+        i = bisect.bisect_left(spans, (lo, -1))
+        return i < len(spans) and spans[i][1] <= hi
+
+    def overlaps(self, pattern: Pattern, lo: int, hi: int) -> bool:
+        """Does a match of pattern overlap [lo, hi)?"""
+        spans = self.spans(pattern)
+        i = bisect.bisect_left(spans, (hi, -1))
+        # matches of one pattern do not overlap each other, so their ends are sorted too
+        return i > 0 and spans[i - 1][1] > lo
+
+
+# --- rules ---------------------------------------------------------------------------------------
+
+KINDS: dict[str, type[Rule]] = {}
+
+
+def register(name: str):
+    """Class decorator: make a Rule subclass available as `kind: name` in rule packs."""
+
+    def deco(cls: type[Rule]) -> type[Rule]:
+        if name in KINDS:
+            raise ValueError(f"lint rule kind {name!r} is registered twice")
+        cls.kind = name
+        KINDS[name] = cls
+        return cls
+
+    return deco
+
+
+@dataclass
+class Rule:
+    """A rule of a pack. Subclasses (kinds) say where the candidate hits are; the filters shared by
+    every kind (exceptions, scoped negation, hedges, cancelling contexts) are applied here."""
+
+    id: str
+    severity: str
+    message: str
+    suggestion: str = ""
+    excepts: list[Pattern] = field(default_factory=list)
+    unless_before: Pattern | None = None  # a negation in the few characters before the hit
+    negation: Pattern | None = None  # a negation anywhere in the clause before the hit
+    negation_after: Pattern | None = None  # a negation right after the hit (保证不了)
+    hedge: Pattern | None = None  # a hedge anywhere in the clause (尽量, 以…为准)
+    cancel: Pattern | None = None  # a context anywhere in the sentence (warnings, quoting the buyer)
+    examples_fail: list[str] = field(default_factory=list)
+    examples_pass: list[str] = field(default_factory=list)
+    source: str = ""
+
+    kind: ClassVar[str] = ""
+    keys: ClassVar[frozenset[str]] = frozenset()  # the kind's own keys in a rule pack
+
+    def candidates(self, text: Text) -> list[tuple[int, int]]:
+        raise NotImplementedError
+
+    def find(self, text: Text) -> list[tuple[int, int]]:
+        """Spans (in the normalized text) this rule flags."""
+        norm = text.norm
+        out = []
+        for s, e in self.candidates(text):
+            if any(text.overlaps(p, s, e) for p in self.excepts):
+                continue
+            cs, ce = text.clause(s)
+            if self.unless_before is not None:
+                lo = max(cs, s - NEG_WINDOW)
+                if self.unless_before.search(norm, lo, s):
+                    continue
+            if self.negation is not None and text.any_in(self.negation, cs, s):
+                continue
+            if self.negation_after is not None and self.negation_after.match(norm, e, min(ce, e + 8)):
+                continue
+            if self.hedge is not None and text.any_in(self.hedge, cs, ce):
+                continue
+            if self.cancel is not None and text.any_in(self.cancel, *text.sentence(s)):
+                continue
+            out.append((s, e))
+        return out
+
+
+@dataclass
+class RuleSet:
+    rules: list[Rule]
+    options: dict[str, Any] = field(default_factory=dict)
+    disabled: set[str] = field(default_factory=set)  # hygiene ids turned off by kb-lint.yaml
+    severity: dict[str, str] = field(default_factory=dict)  # hygiene severity overrides
+
+    def ids(self) -> list[str]:
+        return [r.id for r in self.rules]
+
+    def get(self, rule_id: str) -> Rule | None:
+        return next((r for r in self.rules if r.id == rule_id), None)
+
+
+def lint_content(text: str, ruleset: RuleSet) -> list[Finding]:
+    """Findings of the pack's rules (no hygiene) in one text."""
     norm, offsets = normalize_for_lint(text)
+    unit = Text(norm)
     out = []
     for rule in ruleset.rules:
-        for s, e in rule.find(norm):
+        for s, e in rule.find(unit):
             os_, oe = offsets[s], offsets[e - 1] + 1
             out.append(Finding(rule=rule.id, severity=rule.severity, start=os_, end=oe, message=rule.message,
                                suggestion=rule.suggestion, excerpt=text[os_:oe]))
@@ -148,179 +238,32 @@ def lint_text(text: str, ruleset: RuleSet) -> list[Finding]:
     return out
 
 
-# --- rule packs ----------------------------------------------------------------------------
+def lint_text(text: str, ruleset: RuleSet, *, hygiene: bool = True) -> list[Finding]:
+    """Every finding in a reply text: the pack's rules, plus the text-level hygiene checks
+    (formula-leading text, control/bidi characters, length, GBK) unless hygiene=False."""
+    out = lint_content(text, ruleset)
+    if hygiene:
+        from .hygiene import check_text
+
+        out.extend(check_text(text, ruleset))
+        out.sort(key=lambda f: (f.start, f.rule))
+    return out
 
 
-def _compile(pattern: Any, where: str) -> re.Pattern[str]:
-    if not isinstance(pattern, str) or not pattern:
-        raise KbError(f"{where}: a pattern must be a non-empty regular expression")
-    try:
-        return re.compile(pattern)
-    except re.error as e:
-        raise KbError(f"{where}: bad regular expression: {e}") from None
+def load_rules(config=None) -> RuleSet:
+    """The default pack adjusted by a kb-lint.yaml (see kb.lint.config.load_rules)."""
+    from .config import load_rules as _load
+
+    return _load(config)
 
 
-_RULE_KEYS = {"id", "severity", "message", "suggestion", "kind", "terms", "pattern", "anchor", "near", "window",
-              "unless_before", "except", "examples"}
+def default_rules() -> tuple[Rule, ...]:
+    from .config import default_rules as _default
 
-
-def _check_keys(raw: Any, allowed: set[str], where: str, what: str) -> None:
-    if not isinstance(raw, dict):
-        raise KbError(f"{where}: {what}")
-    unknown = set(raw) - allowed
-    if unknown:
-        raise KbError(f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))} "
-                      f"(allowed: {', '.join(sorted(allowed))})")
+    return _default()
 
 
 def parse_rule(raw: Any, where: str) -> Rule:
-    _check_keys(raw, _RULE_KEYS, where, "a rule is a mapping with id, severity, message, kind ...")
-    rid = raw.get("id")
-    if not isinstance(rid, str) or not re.match(r"^[a-z0-9_]+(\.[a-z0-9_]+)*$", rid):
-        raise KbError(f"{where}: rule id must be dotted lower-case words, got {rid!r}")
-    where = f"{where} ({rid})"
-    sev = raw.get("severity", "error")
-    if sev not in SEVERITIES:
-        raise KbError(f"{where}: severity must be one of {', '.join(SEVERITIES)}")
-    kind = raw.get("kind")
-    if kind not in KINDS:
-        raise KbError(f"{where}: kind must be one of {', '.join(KINDS)}")
-    if not isinstance(raw.get("message"), str):
-        raise KbError(f"{where}: message is required")
-    rule = Rule(id=rid, severity=sev, message=raw["message"], kind=kind,
-                suggestion=str(raw.get("suggestion", "")), source=where)
-    if kind == "terms":
-        terms = raw.get("terms")
-        if not isinstance(terms, list) or not terms or not all(isinstance(t, str) and t for t in terms):
-            raise KbError(f"{where}: terms must be a non-empty list of words")
-        words = sorted({normalize_for_lint(t)[0] for t in terms}, key=len, reverse=True)
-        rule.pattern = re.compile("|".join(re.escape(w) for w in words if w))
-    elif kind == "regex":
-        rule.pattern = _compile(raw.get("pattern"), where)
-    else:
-        rule.anchor = _compile(raw.get("anchor"), where)
-        near = raw.get("near")
-        if not isinstance(near, list) or not near:
-            raise KbError(f"{where}: a proximity rule needs near: [patterns that must occur close to the anchor]")
-        rule.near = [_compile(p, where) for p in near]
-        window = raw.get("window", 12)
-        if not isinstance(window, int) or not 1 <= window <= 200:
-            raise KbError(f"{where}: window must be a number of characters from 1 to 200")
-        rule.window = window
-    if raw.get("unless_before") is not None:
-        rule.unless_before = _compile(raw["unless_before"], where)
-    exc = raw.get("except", [])
-    if isinstance(exc, str):
-        exc = [exc]
-    rule.excepts = [_compile(p, where) for p in exc]
-    ex = raw.get("examples") or {}
-    if not isinstance(ex, dict):
-        raise KbError(f"{where}: examples must be a mapping with fail: and pass: lists")
-    rule.examples_fail = [str(x) for x in ex.get("fail", []) or []]
-    rule.examples_pass = [str(x) for x in ex.get("pass", []) or []]
-    return rule
+    from .config import parse_rule as _parse
 
-
-def parse_pack(data: Any, where: str) -> list[Rule]:
-    if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
-        raise KbError(f"{where}: a rule pack is a mapping with 'rules: [...]'")
-    rules = [parse_rule(r, f"{where}: rule {i + 1}") for i, r in enumerate(data["rules"])]
-    seen = set()
-    for r in rules:
-        if r.id in seen:
-            raise KbError(f"{where}: rule id {r.id} is defined twice")
-        seen.add(r.id)
-    return rules
-
-
-def _read_yaml(path: Path | None, text: bytes | None = None, where: str = "") -> Any:
-    from ..bank.yamlio import YamlProblem, load_document
-
-    try:
-        data, _ = load_document(text if text is not None else path.read_bytes())
-    except OSError as e:
-        raise KbError(f"{path}: cannot read: {e.strerror}", 2) from None
-    except YamlProblem as e:
-        raise KbError(f"{where or path}:{e.line}:{e.col}: {e.message}") from None
-    return data
-
-
-@lru_cache(maxsize=4)
-def default_rules() -> tuple[Rule, ...]:
-    raw = resources.files("kb").joinpath("data", "rules", "default.yaml").read_bytes()
-    return tuple(parse_pack(_read_yaml(None, raw, "kb/data/rules/default.yaml"), "default rule pack"))
-
-
-DEFAULT_OPTIONS = {"max_reply_chars": 500}
-_CONFIG_KEYS = {"extends", "disable", "enable", "severity", "rules", "options"}
-
-
-def load_rules(config: Path | None = None) -> RuleSet:
-    """The default pack, adjusted by a kb-lint.yaml (extends, disable, severity, rules, options)."""
-    rules = [Rule(**{**r.__dict__}) for r in default_rules()]
-    options = dict(DEFAULT_OPTIONS)
-    if config is None:
-        return RuleSet(rules, options)
-    data = _read_yaml(config)
-    if data is None:
-        return RuleSet(rules, options)
-    where = str(config)
-    _check_keys(data, _CONFIG_KEYS, where, "kb-lint.yaml is a mapping (extends, disable, severity, rules, options)")
-    ext = data.get("extends", "default")
-    if ext not in ("default", "none"):
-        raise KbError(f"{where}: extends must be 'default' or 'none'")
-    if ext == "none":
-        rules = []
-    if data.get("rules"):
-        custom = parse_pack({"rules": data["rules"]}, where)
-        have = {r.id for r in rules}
-        for r in custom:
-            if r.id in have:
-                rules = [r if x.id == r.id else x for x in rules]
-            else:
-                rules.append(r)
-    ids = {r.id for r in rules}
-    hygiene = {"hygiene.formula_injection", "hygiene.undefined_variable", "hygiene.too_long", "hygiene.emoji",
-               "lint.suppression_reason", "lint.unused_suppression"}
-
-    def check_ids(key: str, values: Any) -> list[str]:
-        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
-            raise KbError(f"{where}: {key} must be a list of rule ids")
-        for v in values:
-            if v not in ids and v not in hygiene and not any(i.startswith(v + ".") for i in ids):
-                raise KbError(f"{where}: {key}: no rule '{v}' (rules: {', '.join(sorted(ids | hygiene))})")
-        return values
-
-    disabled = set(check_ids("disable", data.get("disable", [])))
-    enabled = set(check_ids("enable", data.get("enable", [])))
-    sev = data.get("severity", {}) or {}
-    if not isinstance(sev, dict):
-        raise KbError(f"{where}: severity is a mapping rule-id: error|warning|info")
-    for rid, level in sev.items():
-        check_ids("severity", [rid])
-        if level not in SEVERITIES:
-            raise KbError(f"{where}: severity of {rid} must be error, warning or info")
-
-    def matches(rid: str, names: set[str]) -> bool:
-        return any(rid == n or rid.startswith(n + ".") for n in names)
-
-    kept = []
-    for r in rules:
-        if matches(r.id, disabled) and not matches(r.id, enabled):
-            continue
-        for name, level in sev.items():
-            if r.id == name or r.id.startswith(name + "."):
-                r.severity = level
-        kept.append(r)
-    opts = data.get("options", {}) or {}
-    if not isinstance(opts, dict):
-        raise KbError(f"{where}: options is a mapping")
-    for k, v in opts.items():
-        if k not in DEFAULT_OPTIONS:
-            raise KbError(f"{where}: unknown option '{k}' (options: {', '.join(DEFAULT_OPTIONS)})")
-        if not isinstance(v, int) or v < 1:
-            raise KbError(f"{where}: option {k} must be a positive number")
-        options[k] = v
-    options["disabled"] = sorted(disabled - enabled)
-    options["severity"] = {k: v for k, v in sev.items() if k in hygiene}
-    return RuleSet(kept, options)
+    return _parse(raw, where)

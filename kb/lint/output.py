@@ -20,6 +20,7 @@ def format_text(findings: list[Finding]) -> str:
     lines = []
     for f in findings:
         who = f" [{f.phrase_id}]" if f.phrase_id else ""
+        who += f" [campaign {f.campaign}]" if f.campaign else ""
         sug = f" ({f.suggestion})" if f.suggestion else ""
         exc = f" «{f.excerpt}»" if f.excerpt else ""
         lines.append(f"{_where(f)}: {f.severity} {f.rule}:{who} {f.message}{exc}{sug}")
@@ -27,6 +28,8 @@ def format_text(findings: list[Finding]) -> str:
 
 
 def _gh_escape(s: str, prop: bool = False) -> str:
+    """Escape for a workflow command: no text (a phrase id, a campaign name, a variable's value) can end
+    the annotation or start another one."""
     s = s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
     if prop:
         s = s.replace(":", "%3A").replace(",", "%2C")
@@ -40,20 +43,29 @@ def format_github(findings: list[Finding]) -> str:
         props = [f"title={_gh_escape(f.rule, True)}"]
         if f.path is not None:
             props = [f"file={_gh_escape(f.path, True)}", f"line={f.line}", f"col={f.col}", *props]
-        msg = f"{f.phrase_id + ': ' if f.phrase_id else ''}{f.message}" + (f" ({f.suggestion})" if f.suggestion else "")
+        who = (f.phrase_id + ": " if f.phrase_id else "") + (f"[campaign {f.campaign}] " if f.campaign else "")
+        msg = f"{who}{f.message}" + (f" ({f.suggestion})" if f.suggestion else "")
         out.append(f"::{level[f.severity]} {','.join(props)}::{_gh_escape(msg)}")
     return "\n".join(out)
 
 
+def fingerprint(f: Finding) -> str:
+    """Stable across edits elsewhere in the file: phrase, rule, field, campaign and the flagged words."""
+    parts = [f.phrase_id or "", f.rule, f.field or "", f.campaign or "", f.excerpt]
+    return ":".join(p.replace("\\", "\\\\").replace(":", "\\:") for p in parts)
+
+
 def sarif(findings: list[Finding], ruleset: RuleSet) -> dict:
-    from .bank import HYGIENE
+    from .hygiene import HYGIENE
 
     level = {"error": "error", "warning": "warning", "info": "note"}
     rules = [{"id": r.id, "shortDescription": {"text": r.message},
               "help": {"text": r.suggestion or r.message},
               "defaultConfiguration": {"level": level[r.severity]}} for r in ruleset.rules]
-    rules += [{"id": rid, "shortDescription": {"text": msg.split("{")[0].strip() or rid}, "help": {"text": sug},
-               "defaultConfiguration": {"level": level[sev]}} for rid, (sev, msg, sug) in HYGIENE.items()]
+    rules += [{"id": c.id, "shortDescription": {"text": c.message.split("{")[0].strip() or c.id},
+               "help": {"text": c.suggestion},
+               "defaultConfiguration": {"level": level[ruleset.severity.get(c.id, c.severity)]}}
+              for c in HYGIENE.values()]
     index = {r["id"]: i for i, r in enumerate(rules)}
     results = []
     for f in findings:
@@ -66,7 +78,7 @@ def sarif(findings: list[Finding], ruleset: RuleSet) -> dict:
                 "artifactLocation": {"uri": f.path.replace("\\", "/")},
                 "region": {"startLine": f.line, "startColumn": f.col}}}]
             if f.phrase_id:
-                res["partialFingerprints"] = {"phraseId/v1": f"{f.phrase_id}:{f.rule}:{f.field}"}
+                res["partialFingerprints"] = {"phraseId/v1": fingerprint(f)}
         results.append(res)
     return {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",

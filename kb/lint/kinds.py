@@ -1,0 +1,116 @@
+"""The rule kinds a rule pack can name. Each is one class registered by name; a new kind is one class here
+(its own keys, how it is parsed, where its candidate hits are) plus examples in a pack.
+
+* ``terms``: any of a list of words (normalized like the text).
+* ``regex``: one pattern.
+* ``family``: an anchor (e.g. a certainty word) that needs every pattern of ``with`` (e.g. a future time
+  and a ship verb) in the same clause, sentence or window: "certainty + future/outcome + actor".
+* ``proximity``: the older spelling of ``family`` with a character window (anchor, near, window).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import KbError
+from .engine import Pattern, Rule, Text, normalize_for_lint, register
+
+Compile = Callable[[Any, str], Pattern]
+
+
+@register("terms")
+@dataclass
+class TermsRule(Rule):
+    pattern: Pattern | None = None
+    keys = frozenset({"terms"})
+
+    @classmethod
+    def build(cls, raw: dict, where: str, compile: Compile, literal: Callable[[list[str]], Pattern],
+              **common: Any) -> TermsRule:
+        terms = raw.get("terms")
+        if not isinstance(terms, list) or not terms or not all(isinstance(t, str) and t for t in terms):
+            raise KbError(f"{where}: terms must be a non-empty list of words")
+        words = sorted({w for t in terms if (w := normalize_for_lint(t)[0])}, key=len, reverse=True)
+        if not words:
+            raise KbError(f"{where}: terms are all punctuation or spaces")
+        return cls(pattern=literal(words), **common)
+
+    def candidates(self, text: Text) -> list[tuple[int, int]]:
+        assert self.pattern is not None
+        return text.spans(self.pattern)
+
+
+@register("regex")
+@dataclass
+class RegexRule(Rule):
+    pattern: Pattern | None = None
+    keys = frozenset({"pattern"})
+
+    @classmethod
+    def build(cls, raw: dict, where: str, compile: Compile, literal: Any, **common: Any) -> RegexRule:
+        return cls(pattern=compile(raw.get("pattern"), where), **common)
+
+    def candidates(self, text: Text) -> list[tuple[int, int]]:
+        assert self.pattern is not None
+        return text.spans(self.pattern)
+
+
+SCOPES = ("clause", "sentence")
+
+
+@register("family")
+@dataclass
+class FamilyRule(Rule):
+    anchor: Pattern | None = None
+    with_: list[Pattern] = field(default_factory=list)
+    scope: str | int = "clause"  # clause, sentence or a window of N characters around the anchor
+    keys = frozenset({"anchor", "with", "scope"})
+
+    @classmethod
+    def build(cls, raw: dict, where: str, compile: Compile, literal: Any, **common: Any) -> FamilyRule:
+        anchor = compile(raw.get("anchor"), where)
+        with_ = raw.get("with", [])
+        if isinstance(with_, str):
+            with_ = [with_]
+        if not isinstance(with_, list):
+            raise KbError(f"{where}: with is a list of patterns that must occur in the anchor's scope")
+        scope = raw.get("scope", "clause")
+        if not (scope in SCOPES or (isinstance(scope, int) and not isinstance(scope, bool) and 1 <= scope <= 200)):
+            raise KbError(f"{where}: scope must be clause, sentence or a number of characters from 1 to 200")
+        return cls(anchor=anchor, with_=[compile(p, where) for p in with_], scope=scope, **common)
+
+    def _area(self, text: Text, s: int, e: int) -> tuple[int, int]:
+        if self.scope == "clause":
+            return text.clause(s)
+        if self.scope == "sentence":
+            return text.sentence(s)
+        assert isinstance(self.scope, int)
+        return max(0, s - self.scope), min(len(text.norm), e + self.scope)
+
+    def candidates(self, text: Text) -> list[tuple[int, int]]:
+        assert self.anchor is not None
+        out = []
+        for s, e in text.spans(self.anchor):
+            lo, hi = self._area(text, s, e)
+            if all(text.any_in(p, lo, hi) for p in self.with_):
+                out.append((s, e))
+        return out
+
+
+@register("proximity")
+@dataclass
+class ProximityRule(FamilyRule):
+    keys = frozenset({"anchor", "near", "window"})
+
+    @classmethod
+    def build(cls, raw: dict, where: str, compile: Compile, literal: Any, **common: Any) -> ProximityRule:
+        near = raw.get("near")
+        if not isinstance(near, list) or not near:
+            raise KbError(f"{where}: a proximity rule needs near: [patterns that must occur close to the anchor]")
+        window = raw.get("window", 12)
+        if not isinstance(window, int) or isinstance(window, bool) or not 1 <= window <= 200:
+            raise KbError(f"{where}: window must be a number of characters from 1 to 200")
+        return cls(anchor=compile(raw.get("anchor"), where), with_=[compile(p, where) for p in near],
+                   scope=window, **common)
