@@ -374,102 +374,166 @@ def check(ctx: click.Context, text: tuple[str, ...], fmt: str, jsonl: bool, conf
     ctx.exit(_exit_for(findings, strict))
 
 
-@cli.group("export", context_settings=CONTEXT)
-def export_group() -> None:
-    """Export the bank to another tool's format.
+def _target_option(o) -> click.Option:
+    """A click option from a target's declared Option (kb/targets/base.py)."""
+    if o.kind == "flag":
+        return click.Option([o.name], is_flag=True, default=bool(o.default), help=o.help)
+    if o.kind == "choice":
+        return click.Option([o.name], type=click.Choice(list(o.choices)), default=o.default, show_default=True,
+                            help=o.help)
+    if o.kind == "int":
+        return click.Option([o.name], type=click.IntRange(1), default=o.default, help=o.help, metavar=o.metavar)
+    return click.Option([o.name], default=o.default, help=o.help, metavar=o.metavar,
+                        show_default=o.default is not None)
 
-    \b
-    Example:  kb export qianniu -o quick-phrases.csv --campaign double11
-    """
+
+def _campaign_line(bank, requested: str | None) -> tuple[str | None, str]:
+    """--campaign NAME|alias|none, else the campaign whose dates cover today ($KB_TODAY overrides)."""
+    from .template import active_campaign, describe_campaign
+
+    name = active_campaign(bank, requested)
+    return name, describe_campaign(bank, name, requested)
 
 
-@export_group.command("qianniu", context_settings=CONTEXT)
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE (default: stdout).")
-@click.option("--campaign", help="Render with this campaign's variables.")
-@click.option("--books", help="Comma-separated book names (default: all).")
-@click.option("--encoding", type=click.Choice(["gbk", "utf-8-sig"]), default="gbk", show_default=True)
-@click.option("--replace-unencodable", is_flag=True, help="Drop characters the encoding cannot hold "
-              "(each one is named) instead of refusing.")
-@click.option("--max-chars", type=click.IntRange(1), help="Longest phrase allowed (default: the profile's 500).")
-@click.option("--force", is_flag=True, help="Replace FILE if it exists.")
-@click.pass_context
-def export_qianniu(ctx: click.Context, output: str | None, campaign: str | None, books: str | None, encoding: str,
-                   replace_unencodable: bool, max_chars: int | None, force: bool) -> None:
-    """Export quick phrases for import into Qianniu (千牛): CSV 快捷短语编码,快捷短语,快捷短语分组.
+def _export_command(t) -> click.Command:
+    def callback(output: str | None, campaign: str | None, books: str | None, allow_lint_errors: bool,
+                 force: bool, **options) -> None:
+        from .bank.load import open_bank
+        from .targets.base import ExportRequest
+        from .targets.ops import write_export
 
-    \b
-    Variables are rendered; a flow becomes one row per step (codes shkc1, shkc2 ...).
-    Refuses (naming every phrase) on emoji in GBK, missing/duplicate/invalid codes,
-    over-long phrases and unresolved {variables}.
-    Examples:
-      kb export qianniu -o quick-phrases.csv --campaign double11
-      kb export qianniu --books shipping,aftersales --encoding utf-8-sig > out.csv
-    """
-    from pathlib import Path
-
-    from .bank.load import open_bank
-    from .bank.yamlio import atomic_write
-    from .targets.qianniu import export_bank
-
-    bank, _ = open_bank(_bank_root(ctx), strict=True)
-    names = [b.strip() for b in books.split(",") if b.strip()] if books else None
-    data, notes, n = export_bank(bank, encoding=encoding, campaign=campaign, books=names,
-                                 replace_unencodable=replace_unencodable, max_chars=max_chars)
-    for note in notes:
-        click.echo(f"kb: {note}", err=True)
-    if output:
-        atomic_write(Path(output), data, force=force)
-        click.echo(f"kb: wrote {n} quick phrases to {output} ({encoding})", err=True)
-    else:
-        sys.stdout.buffer.write(data)
+        ctx = click.get_current_context()
+        bank, _ = open_bank(_bank_root(ctx), strict=True)
+        name, line = _campaign_line(bank, campaign)
+        names = [b.strip() for b in books.split(",") if b.strip()] if books else None
+        result = t.export(bank, ExportRequest(campaign=name, books=names, allow_lint_errors=allow_lint_errors,
+                                              options=options))
+        for note in result.notes:
+            click.echo(f"kb: {note}", err=True)
+        if output:
+            paths = write_export(result, Path(output), force=force, multi_file=t.multi_file)
+            where = output if len(paths) == 1 else f"{len(paths)} files in {output}"
+            click.echo(f"kb: wrote {result.count} {result.unit} to {where} ({t.describe_output(options)}; "
+                       f"{line})", err=True)
+            return
+        if t.multi_file and len(result.files) != 1:
+            raise KbError(f"{t.name} writes one file per book ({len(result.files)} here): give -o FOLDER, "
+                          "or --books ONE to print one", 2)
+        if result.binary and sys.stdout.isatty():
+            raise KbError(f"not printing {t.describe_output(options)} bytes to a terminal (they would show as "
+                          f"garbage): write a file with -o FILE or redirect, e.g. kb export {t.name} > out", 2)
+        click.echo(f"kb: {line}", err=True)
+        sys.stdout.buffer.write(result.files[0].data)
         sys.stdout.flush()
 
+    params = [
+        click.Option(["-o", "--output"], type=click.Path(), help=t.output_help),
+        click.Option(["--campaign"], help="Render with this campaign's variables (name or alias; 'none' = "
+                     "normal time; default: the campaign whose dates cover today)."),
+        click.Option(["--books"], help="Comma-separated book names (default: all)."),
+        *[_target_option(o) for o in t.export_options],
+        click.Option(["--allow-lint-errors"], is_flag=True, help="Export phrases with lint errors anyway (each "
+                     "is named); formula-leading cells are never exported."),
+        click.Option(["--force"], is_flag=True, help="Replace existing output files."),
+    ]
+    return click.Command(t.name, params=params, callback=callback, help=t.export_help, short_help=t.summary,
+                         context_settings=CONTEXT)
 
-@cli.group("import", context_settings=CONTEXT)
+
+def _import_command(t) -> click.Command:
+    def callback(file: str, output: str | None, name: str, prefix: str | None, no_split: bool, force: bool,
+                 **options) -> None:
+        from .targets.bookio import check_name
+        from .targets.ops import import_into
+
+        check_name(name)
+        ctx = click.get_current_context()
+        imported, planned = import_into(t, Path(file), _bank_root(ctx), Path(output) if output else None, name,
+                                        force=force, prefix=prefix, split=not no_split, options=options)
+        for w in imported.warnings:
+            click.echo(f"kb: {file}: {w}", err=True)
+        if len(planned) > 1:
+            click.echo(f"kb: {file} is too large for one book kb loads: split into {len(planned)} books", err=True)
+        where = ", ".join(str(pl.path) for pl in planned)
+        click.echo(f"kb: read {file} as {imported.encoding}; wrote {imported.phrases} phrases to {where}", err=True)
+
+    params = [
+        click.Argument(["file"], type=click.Path(exists=True, dir_okay=False)),
+        click.Option(["-o", "--output"], type=click.Path(dir_okay=False), help="Book file to write "
+                     "(default: <bank>/<name>.yaml)."),
+        click.Option(["--name"], default="imported", show_default=True, help="Book name (also the id prefix)."),
+        click.Option(["--prefix"], help="Put this in front of every imported code (when the bank already uses "
+                     "some of them)."),
+        click.Option(["--no-split"], is_flag=True, help="Refuse a file too large for one book instead of "
+                     "splitting it into NAME, NAME_2 ..."),
+        *[_target_option(o) for o in t.import_options],
+        click.Option(["--force"], is_flag=True, help="Replace the output file(s) if they exist."),
+    ]
+    return click.Command(t.name, params=params, callback=callback, help=t.import_help,
+                         short_help=t.summary, context_settings=CONTEXT)
+
+
+class _TargetGroup(click.Group):
+    """kb export / kb import: one subcommand per target of the registry (kb/targets), loaded on use."""
+
+    importing = False
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        from .targets import get, names
+
+        return [n for n in names() if not self.importing or get(n).can_import]
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        from .targets import MODULES, get
+
+        if name not in MODULES:
+            return None
+        t = get(name)
+        if self.importing:
+            return _import_command(t) if t.can_import else None
+        return _export_command(t)
+
+    def resolve_command(self, ctx: click.Context, args: list[str]):
+        from .targets import MODULES, get
+
+        name = args[0] if args else ""
+        if name in MODULES and self.importing and not get(name).can_import:
+            raise click.UsageError(f"kb cannot import {name} files (export only); importable: "
+                                   f"{', '.join(self.list_commands(ctx))}")
+        if name and not name.startswith("-") and name not in MODULES:
+            import difflib
+
+            close = difflib.get_close_matches(name, list(MODULES), n=1)
+            hint = f" Did you mean {close[0]}?" if close else ""
+            raise click.UsageError(f"no target named '{name}'.{hint} Targets: {', '.join(self.list_commands(ctx))}")
+        return super().resolve_command(ctx, args)
+
+
+class _ImportGroup(_TargetGroup):
+    importing = True
+
+
+@cli.group("export", cls=_TargetGroup, context_settings=CONTEXT)
+def export_group() -> None:
+    """Export the bank to another tool's format (every target refuses what lint refuses).
+
+    \b
+    Examples:
+      kb export qianniu -o quick-phrases.csv --campaign double11
+      kb export faq-xlsx -o faq.xlsx --profile tencent-lke
+      kb export espanso -o ~/.config/espanso/match/kb --trigger-prefix ";"
+    """
+
+
+@cli.group("import", cls=_ImportGroup, context_settings=CONTEXT)
 def import_group() -> None:
     """Import another tool's export as a phrasebook.
 
     \b
-    Example:  kb import qianniu 快捷短语.csv --name legacy
-    """
-
-
-@import_group.command("qianniu", context_settings=CONTEXT)
-@click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Book file to write "
-              "(default: <bank>/<name>.yaml).")
-@click.option("--name", default="imported", show_default=True, help="Book name (also the id prefix).")
-@click.option("--force", is_flag=True, help="Replace the output file if it exists.")
-@click.pass_context
-def import_qianniu(ctx: click.Context, file: str, output: str | None, name: str, force: bool) -> None:
-    """Import a Qianniu quick-phrase CSV (GBK or UTF-8, with or without BOM) as one phrasebook.
-
-    \b
-    Ids come from the codes; questions are seeded from titles/groups (tagged 待完善问题).
-    Every repaired row is reported; nothing is written on failure.
     Examples:
       kb import qianniu 快捷短语.csv --name legacy
-      kb import qianniu export.csv -o phrasebank/legacy.yaml --name legacy --force
+      kb import faq-xlsx faq.xlsx --name faq
     """
-    from pathlib import Path
-
-    from .bank.yamlio import atomic_write
-    from .targets.qianniu import import_file
-
-    src = Path(file)
-    try:
-        data = src.read_bytes()
-    except OSError as e:
-        raise KbError(f"{file}: cannot read: {e.strerror}") from None
-    try:
-        result = import_file(data, name, source=src.name)
-    except KbError as e:
-        raise KbError(f"{file}: {e.message}", e.exit_code) from None
-    out = Path(output) if output else _bank_root(ctx) / f"{name}.yaml"
-    atomic_write(out, result.yaml_text, force=force)
-    for w in result.warnings:
-        click.echo(f"kb: {file}: {w}", err=True)
-    click.echo(f"kb: read {file} as {result.encoding}; wrote {result.phrases} phrases to {out}", err=True)
 
 
 @cli.command(context_settings=CONTEXT)

@@ -1,21 +1,34 @@
-"""Qianniu (千牛) quick-phrase files: export a bank to them, import one into a phrasebook.
+"""Qianniu (千牛) quick phrases: the profile (kb/data/targets/qianniu.yaml) and the row mapping.
 
-The file format lives in one Profile, so a corrected or additional profile (UTF-8 with BOM,
-another platform's columns or limits) is a small change.
+Export: one row per phrase (code = shortcut), a flow as one row per step (code1, code2 … with
+【step】 kept in the phrase). Import: the rows back into one phrasebook through the model; a file kb
+exported comes back byte for byte.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date
+from typing import Any
 
 from ..errors import KbError
-from ..model import Bank
-from ..template import TemplateError, bank_variables, render
+from . import csvio
+from .base import (
+    ExportRequest,
+    ExportResult,
+    Imported,
+    ImportRequest,
+    Limits,
+    Option,
+    OutFile,
+    Target,
+    limits_from,
+    pick_profile,
+)
+from .export import collect, formula_problem, gate, refuse
+
+detect_encoding = csvio.detect_encoding  # kept here: tests and scripts import it from this module
 
 
 @dataclass(frozen=True)
@@ -25,14 +38,37 @@ class Profile:
     encoding: str
     max_chars: int
     code_re: str = r"^[a-z][a-z0-9]*$"
-    line_terminator: str = "\r\n"  # RFC 4180
-    step_format: str = "【{step}】{text}"  # how a flow step keeps its name in the phrase
+    line_terminator: str = "\r\n"
+    step_format: str = "【{step}】{text}"
     step_re: str = r"^【([^】\n]+)】"
+    header_variants: tuple[tuple[str, ...], ...] = ()
+    encodings: tuple[str, ...] = ("gbk", "utf-8-sig")
+    default_group: str = "导入"
+    formula_prefixes: tuple[str, ...] = ("=", "+", "-", "@")
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(encoding=self.encoding, max_chars=self.max_chars, code_re=self.code_re,
+                      formula_prefixes=self.formula_prefixes)
 
 
-QIANNIU = Profile(name="qianniu", header=("快捷短语编码", "快捷短语", "快捷短语分组"), encoding="gbk", max_chars=500)
-PROFILES = {"qianniu": QIANNIU}
-ENCODINGS = ("gbk", "utf-8-sig")
+def load_profile(name: str | None = None) -> Profile:
+    pname, data = pick_profile("qianniu", name)
+    lim = limits_from(data)
+    return Profile(name=pname, header=tuple(data["header"]), encoding=lim.encoding or "utf-8",
+                   max_chars=lim.max_chars or 0, code_re=lim.code_re or r"^.+$",
+                   line_terminator=data.get("line_terminator", "\r\n"),
+                   step_format=data.get("step_format", "【{step}】{text}"),
+                   step_re=data.get("step_re", r"^【([^】\n]+)】"),
+                   header_variants=tuple(tuple(h) for h in data.get("header_variants", [])),
+                   encodings=tuple(data.get("encodings", [lim.encoding])),
+                   default_group=data.get("default_group", "导入"),
+                   formula_prefixes=lim.formula_prefixes)
+
+
+QIANNIU = load_profile()
+PROFILES = {QIANNIU.name: QIANNIU}
+ENCODINGS = QIANNIU.encodings
 
 
 @dataclass
@@ -41,143 +77,66 @@ class Row:
     text: str
     group: str
     phrase_id: str
+    step: str | None = None
+    step_no: int = 0
 
 
 # --- export --------------------------------------------------------------------------------
 
 
-def export_rows(bank: Bank, profile: Profile, campaign: str | None = None,
-                books: Iterable[str] | None = None) -> list[Row]:
-    values = bank_variables(bank, campaign)
-    wanted = set(books) if books else None
-    if wanted:
-        unknown = wanted - {bf.book.name for bf in bank.books}
-        if unknown:
-            raise KbError(f"no book named {', '.join(sorted(unknown))} "
-                          f"(books: {', '.join(bf.book.name for bf in bank.books)})", 2)
+def export_rows(bank, profile: Profile, campaign: str | None = None, books=None, *,
+                allow_lint_errors: bool = False, notes: list[str] | None = None) -> list[Row]:
+    problems: list[str] = []
+    items = collect(bank, campaign, books, problems)
     rows = []
-    problems = []
-    for bf, _, p in bank.phrases():
-        if wanted and bf.book.name not in wanted:
-            continue
-        group = p.group_of(bf.book)
+    for it in items:
+        p = it.phrase
         if not p.shortcut:
             problems.append(f"{p.id}: no shortcut (the Qianniu code): add shortcut: to the phrase")
             continue
-        parts = [(st.name, st.text) for st in p.steps()]
-        for i, (step, text) in enumerate(parts, 1):
-            try:
-                out = render(text, values)
-            except TemplateError as e:
-                problems.append(f"{p.id}: {e} (unresolved variable)")
-                continue
+        for i, (step, out) in enumerate(it.texts, 1):
             if step is not None:
-                rows.append(Row(f"{p.shortcut}{i}", profile.step_format.format(step=step, text=out), group, p.id))
+                rows.append(Row(f"{p.shortcut}{i}", profile.step_format.format(step=step, text=out), it.group,
+                                p.id, step, i))
             else:
-                rows.append(Row(p.shortcut, out, group, p.id))
+                rows.append(Row(p.shortcut, out, it.group, p.id))
     seen: dict[str, str] = {}
+    code_re = re.compile(profile.code_re)
     for r in rows:
-        if not re.match(profile.code_re, r.code):
-            problems.append(f"{r.phrase_id}: code '{r.code}' is not valid for {profile.name} ({profile.code_re})")
+        if not code_re.fullmatch(r.code):
+            problems.append(f"{r.phrase_id}: code {r.code!r} is not valid for {profile.name} ({profile.code_re})")
         if r.code in seen and seen[r.code] != r.phrase_id:
             problems.append(f"{r.phrase_id}: code '{r.code}' is also the code of {seen[r.code]}")
         seen.setdefault(r.code, r.phrase_id)
         if len(r.text) > profile.max_chars:
-            problems.append(f"{r.phrase_id}: code {r.code} is {len(r.text)} characters, over the limit of "
-                            f"{profile.max_chars} (--max-chars)")
-    if problems:
-        raise KbError("export refused:\n  " + "\n  ".join(problems))
+            where = f"step {r.step_no} 「{r.step}」 " if r.step is not None else "reply "
+            problems.append(f"{r.phrase_id}: {where}is {len(r.text)} characters (code {r.code}), over the "
+                            f"limit of {profile.max_chars} (--max-chars)")
+        for column, value in (("phrase", r.text), ("group", r.group)):
+            if msg := formula_problem(r.phrase_id, column, value, profile.formula_prefixes):
+                problems.append(msg)
+    gate(bank, items, allow_lint_errors, problems, notes if notes is not None else [])
+    refuse(problems)
     return rows
 
 
 def encode_rows(rows: list[Row], profile: Profile, replace_unencodable: bool = False) -> tuple[bytes, list[str]]:
     """The file's bytes, and a note for every character replaced (with replace_unencodable)."""
-    notes, problems = [], []
-    clean = []
-    for r in rows:
-        fields = []
-        for value in (r.code, r.text, r.group):
-            bad = [ch for ch in dict.fromkeys(value) if not _encodable(ch, profile.encoding)]
-            if bad and replace_unencodable:
-                for ch in bad:
-                    notes.append(f"{r.phrase_id} ({r.code}): removed {ch!r} (U+{ord(ch):04X}), "
-                                 f"not encodable in {profile.encoding}")
-                    value = value.replace(ch, "")
-            elif bad:
-                chars = " ".join(f"{ch!r} U+{ord(ch):04X}" for ch in bad)
-                problems.append(f"{r.phrase_id} ({r.code}): {chars} cannot be encoded in {profile.encoding}")
-            fields.append(value)
-        clean.append(fields)
-    if problems:
-        raise KbError("export refused:\n  " + "\n  ".join(problems)
-                      + "\n(use --encoding utf-8-sig, or --replace-unencodable to drop those characters)")
-    buf = io.StringIO(newline="")
-    w = csv.writer(buf, quoting=csv.QUOTE_MINIMAL, lineterminator=profile.line_terminator)
-    w.writerow(profile.header)
-    w.writerows(clean)
-    return buf.getvalue().encode(profile.encoding), notes
+    return csvio.encode_rows(profile.header, [(f"{r.phrase_id} ({r.code})", [r.code, r.text, r.group]) for r in rows],
+                             profile.encoding, profile.line_terminator, replace_unencodable)
 
 
-def _encodable(ch: str, encoding: str) -> bool:
-    try:
-        ch.encode(encoding)
-        return True
-    except UnicodeEncodeError:
-        return False
-
-
-def export_bank(bank: Bank, *, encoding: str = "gbk", campaign: str | None = None, books=None,
+def export_bank(bank, *, encoding: str = "gbk", campaign: str | None = None, books=None,
                 replace_unencodable: bool = False, max_chars: int | None = None,
-                profile: Profile = QIANNIU) -> tuple[bytes, list[str], int]:
+                profile: Profile = QIANNIU, allow_lint_errors: bool = False) -> tuple[bytes, list[str], int]:
     prof = replace(profile, encoding=encoding, max_chars=max_chars or profile.max_chars)
-    rows = export_rows(bank, prof, campaign, books)
-    data, notes = encode_rows(rows, prof, replace_unencodable)
-    return data, notes, len(rows)
+    notes: list[str] = []
+    rows = export_rows(bank, prof, campaign, books, allow_lint_errors=allow_lint_errors, notes=notes)
+    data, enc_notes = encode_rows(rows, prof, replace_unencodable)
+    return data, notes + enc_notes, len(rows)
 
 
 # --- import --------------------------------------------------------------------------------
-
-
-@dataclass
-class Imported:
-    yaml_text: str
-    encoding: str
-    warnings: list[str] = field(default_factory=list)
-    phrases: int = 0
-
-
-def detect_encoding(data: bytes) -> tuple[str, str]:
-    """(text, encoding name). Raises KbError naming the row of the first undecodable byte."""
-    if b"\x00" in data:
-        row = data[: data.index(b"\x00")].count(b"\n") + 1
-        raise KbError(f"line {row}: the file contains NUL bytes: not a text CSV (an .xlsx? save it as CSV)")
-    if data.startswith(b"\xef\xbb\xbf"):
-        try:
-            return data[3:].decode("utf-8"), "utf-8 with BOM"
-        except UnicodeDecodeError as e:
-            row = data[: e.start + 3].count(b"\n") + 1
-            raise KbError(f"line {row}: invalid UTF-8 after a UTF-8 BOM") from None
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    utf8_lines = [i for i, ln in enumerate(data.split(b"\n"), 1) if not ln.isascii() and _is_utf8(ln)]
-    if utf8_lines:
-        raise KbError(f"mixed encodings: line(s) {', '.join(map(str, utf8_lines[:10]))} are UTF-8 but others "
-                      "are not; re-save the whole file in one encoding")
-    try:
-        return data.decode("gbk"), "gbk"
-    except UnicodeDecodeError as e:
-        row = data[: e.start].count(b"\n") + 1
-        raise KbError(f"line {row}: byte 0x{data[e.start]:02x} is neither UTF-8 nor GBK") from None
-
-
-def _is_utf8(b: bytes) -> bool:
-    try:
-        b.decode("utf-8")
-        return True
-    except UnicodeDecodeError:
-        return False
 
 
 def _slug(code: str) -> str:
@@ -194,22 +153,19 @@ def _title_of(text: str) -> str:
 def parse_rows(text: str, profile: Profile) -> tuple[list[tuple[int, str, str, str]], list[str]]:
     """(line, code, phrase, group) rows and warnings. Raises KbError for what cannot be repaired."""
     warnings = []
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        records = [(reader.line_num, rec) for rec in reader]
-    except csv.Error as e:
-        raise KbError(f"line {reader.line_num}: malformed CSV: {e}") from None
+    records = csvio.read_records(text)
     if not records:
         raise KbError("the file is empty: expected the header " + ",".join(profile.header))
     line, header = records[0]
-    if tuple(h.strip() for h in header) != profile.header:
-        raise KbError(f"line {line}: wrong header {','.join(header)!r}: a Qianniu quick-phrase file starts with "
-                      f"{','.join(profile.header)}")
+    got = tuple(h.strip() for h in header)
+    if got != profile.header:
+        if got not in profile.header_variants:
+            raise KbError(f"line {line}: wrong header {','.join(header)!r}: a Qianniu quick-phrase file starts with "
+                          f"{','.join(profile.header)}")
+        warnings.append(f"line {line}: header {','.join(got)} (a 飞牛-style variant) read as "
+                        f"{','.join(profile.header)}")
     rows = []
-    prev_line = line
-    for line, rec in records[1:]:
-        start = prev_line + 1
-        prev_line = line
+    for start, rec in records[1:]:
         if not any(x.strip() for x in rec):
             warnings.append(f"line {start}: empty row skipped")
             continue
@@ -220,50 +176,42 @@ def parse_rows(text: str, profile: Profile) -> tuple[list[tuple[int, str, str, s
             warnings.append(f"line {start}: {len(rec) - 3} empty extra field(s) dropped")
             rec = rec[:3]
         if len(rec) == 2:
-            warnings.append(f"line {start}: no group: put in group '导入'")
-            rec = [*rec, "导入"]
+            warnings.append(f"line {start}: no group: put in group '{profile.default_group}'")
+            rec = [*rec, profile.default_group]
         if len(rec) < 2:
             raise KbError(f"line {start}: only {len(rec)} field, expected 3 (code, phrase, group)")
         code, phrase, group = rec
         if not phrase.strip():
             warnings.append(f"line {start}: code {code!r} has an empty phrase: skipped")
             continue
-        if phrase.lstrip()[:1] in ("=", "+", "-", "@"):
+        if phrase.lstrip()[:1] in profile.formula_prefixes:
             warnings.append(f"line {start}: phrase starts with {phrase.lstrip()[0]!r} (formula-like): kept as "
                             "text; kb lint will flag it")
         if not group.strip():
-            warnings.append(f"line {start}: empty group: put in group '导入'")
-            group = "导入"
+            warnings.append(f"line {start}: empty group: put in group '{profile.default_group}'")
+            group = profile.default_group
         rows.append((start, code, phrase, group))
     return rows, warnings
 
 
-def import_file(data: bytes, name: str, profile: Profile = QIANNIU, source: str = "") -> Imported:
-    from ruamel.yaml.comments import CommentedMap, CommentedSeq
-    from ruamel.yaml.scalarstring import LiteralScalarString
-
-    from ..bank.yamlio import rt_dump
-    from ..model import ID_RE
-
-    if not re.match(r"^[a-z0-9_]+$", name):
-        raise KbError(f"--name {name!r}: a book name is lower-case letters, digits and _", 2)
-    text, enc = detect_encoding(data)
-    rows, warnings = parse_rows(text, profile)
-    code_ok = re.compile(profile.code_re)
+def _items(rows: list[tuple[int, str, str, str]], profile: Profile) -> list[dict[str, Any]]:
+    """Consecutive flow steps (code1, code2 … whose phrases start with 【step】) become one flow."""
     step_re = re.compile(profile.step_re)
 
-    # group consecutive flow steps: code1, code2 ... whose phrases start with 【step】
-    items: list[dict] = []
-    used_codes: set[str] = set()
+    def step_of(phrase: str):
+        m = step_re.match(phrase)
+        return m if m and phrase[m.end():].strip() else None
+
+    items: list[dict[str, Any]] = []
     i = 0
     while i < len(rows):
         line, code, phrase, group = rows[i]
-        m = re.match(r"^(.*?)(\d+)$", code)
-        if m and m.group(2) == "1" and step_re.match(phrase):
+        m = re.fullmatch(r"(.*?)(\d+)", code)
+        if m and m.group(2) == "1" and step_of(phrase):
             base, steps, j = m.group(1), [], i
-            while j < len(rows) and rows[j][1] == f"{base}{len(steps) + 1}" and step_re.match(rows[j][2]) \
+            while j < len(rows) and rows[j][1] == f"{base}{len(steps) + 1}" and step_of(rows[j][2]) \
                     and rows[j][3] == group:
-                sm = step_re.match(rows[j][2])
+                sm = step_of(rows[j][2])
                 steps.append((sm.group(1), rows[j][2][sm.end():]))
                 j += 1
             items.append({"line": line, "code": base, "group": group, "flow": steps})
@@ -271,12 +219,32 @@ def import_file(data: bytes, name: str, profile: Profile = QIANNIU, source: str 
             continue
         items.append({"line": line, "code": code, "group": group, "reply": phrase})
         i += 1
+    return items
 
-    phrases = CommentedSeq()
+
+def _escape(text: str) -> str:
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+def import_file(data: bytes, name: str, profile: Profile = QIANNIU, source: str = "") -> Imported:
+    """Read a Qianniu CSV into one Book (kb.model). Raises KbError naming the line of what is wrong."""
+    from pydantic import ValidationError
+
+    from ..model import ID_RE, Book, FlowStep, Phrase
+    from .bookio import check_name
+
+    check_name(name)
+    text, enc = csvio.detect_encoding(data)
+    rows, warnings = parse_rows(text, profile)
+    code_ok = re.compile(profile.code_re)
+    items = _items(rows, profile)
+    phrases = []
+    lines: dict[str, int] = {}
+    used_codes: set[str] = set()
     ids: set[str] = set()
     for n, it in enumerate(items, 1):
         code = it["code"].strip()
-        if not code_ok.match(code):
+        if not code_ok.fullmatch(code):
             fixed = re.sub(r"[^a-z0-9]", "", code.lower())
             if not fixed or not fixed[0].isalpha():
                 fixed = f"q{fixed or n}"
@@ -290,48 +258,90 @@ def import_file(data: bytes, name: str, profile: Profile = QIANNIU, source: str 
             code = f"{code}x{k}"
         used_codes.add(code)
         pid = f"{name}.{_slug(code)}"
-        while pid in ids or not ID_RE.match(pid):
+        while pid in ids or not ID_RE.fullmatch(pid):
             pid += "_"
         ids.add(pid)
         sample = it.get("reply") or (it["flow"][0][1] if it["flow"] else "")
         title = _title_of(sample)
-        p = CommentedMap()
-        p["id"] = pid
-        p["title"] = title
-        p["group"] = it["group"]
-        p["shortcut"] = code
-        qs = list(dict.fromkeys(q for q in (title, it["group"]) if q.strip()))
-        p["questions"] = CommentedSeq(qs)
-        if "reply" in it:
-            p["reply"] = _scalar(_escape(it["reply"]), LiteralScalarString)
-        else:
-            flow = CommentedSeq()
-            for step, body in it["flow"]:
-                s = CommentedMap()
-                s["step"] = step
-                s["reply"] = _scalar(_escape(body), LiteralScalarString)
-                flow.append(s)
-            p["flow"] = flow
-        p["tags"] = CommentedSeq(["待完善问题"])
-        phrases.append(p)
-    book = CommentedMap()
-    book["schema"] = 1
-    book["name"] = name
-    book["version"] = "1.0.0"
-    book["title"] = items[0]["group"] if items else name
-    book["description"] = f"从千牛快捷短语导入（{source or 'CSV'}，{enc}）"
-    book["phrases"] = phrases
+        questions = list(dict.fromkeys(q for q in (title, it["group"]) if q.strip()))
+        try:
+            if "reply" in it:
+                body: dict[str, Any] = {"reply": _escape(it["reply"])}
+            else:
+                body = {"flow": [FlowStep(step=s, reply=_escape(b)) for s, b in it["flow"]]}
+            phrases.append(Phrase(id=pid, title=title, group=it["group"], shortcut=code, questions=questions,
+                                  tags=["待完善问题"], **body))
+        except ValidationError as e:
+            first = e.errors()[0]
+            raise KbError(f"line {it['line']}: cannot make a phrase of this row: "
+                          f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+        lines[pid] = it["line"]
+    book = Book(schema=1, name=name, version="1.0.0", title=items[0]["group"] if items else name,
+                description=f"从千牛快捷短语导入（{source or 'CSV'}，{enc}）", phrases=phrases)
     head = (f"# Imported by kb from {source or 'a Qianniu export'} ({enc}) on {date.today().isoformat()}.\n"
             "# questions are seeded from each phrase's title and group (tag 待完善问题):\n"
             "# add the ways buyers really ask before relying on search.\n")
-    return Imported(yaml_text=head + rt_dump(book), encoding=enc, warnings=warnings, phrases=len(items))
+    return Imported(books=[book], encoding=enc, rows=len(rows),
+                    warnings=warnings, header=head, lines=lines)
 
 
-def _escape(text: str) -> str:
-    return text.replace("{", "{{").replace("}", "}}")
+# --- the target ------------------------------------------------------------------------------
 
 
-def _scalar(text: str, literal):
-    if "\n" in text and not any(ln != ln.rstrip() for ln in text.split("\n")) and not text.startswith((" ", "\n")):
-        return literal(text)
-    return text
+class QianniuTarget(Target):
+    name = "qianniu"
+    summary = "Qianniu (千牛) quick-phrase CSV: 快捷短语编码,快捷短语,快捷短语分组"
+    export_help = """Export quick phrases for import into Qianniu (千牛): CSV 快捷短语编码,快捷短语,快捷短语分组.
+
+    \b
+    Variables are rendered; a flow becomes one row per step (codes shkc1, shkc2 ...).
+    Refuses (naming every phrase) on emoji in GBK, missing/duplicate/invalid codes,
+    over-long phrases, unresolved {variables}, formula-leading cells and lint errors.
+    GBK bytes are never printed to a terminal: use -o FILE or redirect.
+    Examples:
+      kb export qianniu -o quick-phrases.csv --campaign double11
+      kb export qianniu --books shipping,aftersales --encoding utf-8-sig > out.csv
+    """
+    import_help = """Import a Qianniu quick-phrase CSV (GBK or UTF-8, with or without BOM) as a phrasebook.
+
+    \b
+    Ids come from the codes; questions are seeded from titles/groups (tagged 待完善问题).
+    Every repaired row is reported; nothing is written on failure (unterminated quotes,
+    codes the bank already uses, an empty file ...). A file too large for one book is
+    split into NAME, NAME_2 ... The 飞牛 header 快捷编码,快捷短语,快捷短语分组 is accepted.
+    Examples:
+      kb import qianniu 快捷短语.csv --name legacy
+      kb import qianniu export.csv --name legacy --prefix lg
+      kb import qianniu export.csv -o phrasebank/legacy.yaml --name legacy --force
+    """
+    export_options = (
+        Option("--encoding", "File encoding.", "choice", QIANNIU.encodings, QIANNIU.encodings[0]),
+        Option("--replace-unencodable", "Drop characters the encoding cannot hold (each one is named) instead "
+               "of refusing.", "flag", default=False),
+        Option("--max-chars", f"Longest phrase allowed (default: the profile's {QIANNIU.max_chars}).", "int"),
+    )
+    can_import = True
+    binary = True
+
+    def describe_output(self, options: dict[str, Any]) -> str:
+        return options.get("encoding") or QIANNIU.encodings[0]
+
+    def limits(self, options: dict[str, Any] | None = None) -> Limits:
+        options = options or {}
+        lim = QIANNIU.limits
+        return replace(lim, encoding=options.get("encoding") or lim.encoding,
+                       max_chars=options.get("max_chars") or lim.max_chars)
+
+    def export(self, bank, req: ExportRequest) -> ExportResult:
+        o = req.options
+        enc = o.get("encoding") or QIANNIU.encodings[0]
+        data, notes, n = export_bank(bank, encoding=enc, campaign=req.campaign, books=req.books,
+                                     replace_unencodable=bool(o.get("replace_unencodable")),
+                                     max_chars=o.get("max_chars"), allow_lint_errors=req.allow_lint_errors)
+        return ExportResult([OutFile(None, data, n)], notes, binary=not enc.lower().startswith("utf-8"), unit="quick phrases")
+
+    def read(self, data: bytes, req: ImportRequest) -> Imported:
+        return import_file(data, req.name, source=req.source)
+
+
+TARGET = QianniuTarget()
