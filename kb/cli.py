@@ -124,19 +124,25 @@ def list_(ctx: click.Context, as_json: bool, book: str | None) -> None:
 
 @cli.command(context_settings=CONTEXT)
 @click.argument("phrase_id")
-@click.option("--campaign", help="Overlay this campaign's variables (e.g. 618, double11).")
+@click.option("--campaign", help="Overlay this campaign's variables (name or alias: double11, 双11, 618 ...; "
+              "'none' = normal time; default: the campaign whose dates cover today).")
 @click.pass_context
 def show(ctx: click.Context, phrase_id: str, campaign: str | None) -> None:
-    """Show one phrase with its reply rendered (a flow step by step).
+    """Show one phrase (by id or shortcut) with its reply rendered (a flow step by step).
 
     \b
-    Example:  kb show shipping.when_ship --campaign double11
+    Says which campaign is active: the one whose start..end covers today
+    (KB_TODAY=YYYY-MM-DD dates a run), unless --campaign names one or 'none'.
+    Examples:
+      kb show shipping.when_ship --campaign double11
+      kb show fhsj --campaign 双11
     """
     from .bank.load import open_bank
     from .view import show_phrase
 
     bank, _ = open_bank(_bank_root(ctx))
-    click.echo(show_phrase(bank, phrase_id, campaign))
+    name, line = _campaign_line(bank, campaign)
+    click.echo(show_phrase(bank, phrase_id, name, line))
 
 
 def _clean(text: str) -> str:
@@ -183,8 +189,9 @@ def search(ctx: click.Context, query: tuple[str, ...], k: int, campaign: str | N
     from .view import format_result, result_json
 
     index = load_index(_bank_root(ctx), use_cache=not no_cache)
-    variables = index.variables_for(campaign)
-    context = {"bank": index.bank_name, "bank_root": index.root, "campaign": campaign,
+    active = index.campaign(campaign)
+    variables = index.variables_for(active)
+    context = {"bank": index.bank_name, "bank_root": index.root, "campaign": active,
                "bank_problems": index.problems}
     if index.problems:
         click.echo(f"kb: the bank has {len(index.problems)} problem(s); answers come from the books that "
@@ -206,6 +213,9 @@ def search(ctx: click.Context, query: tuple[str, ...], k: int, campaign: str | N
         click.echo(json.dumps(result_json(r, variables, context), ensure_ascii=False, indent=2))
     else:
         click.echo(format_result(r, variables))
+        if active:
+            why = "--campaign" if campaign else "active today"
+            click.echo(f"(campaign: {active}, {index.campaigns[active]['title']}, {why})")
     ctx.exit({"confident": 0, "ambiguous": 3}.get(r.outcome, 1))
 
 

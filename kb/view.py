@@ -24,7 +24,12 @@ def phrase_record(book: str, p: Phrase) -> dict:
 
 def phrase_records(bank: Bank, book: str | None = None) -> list[dict]:
     if book is not None and bank.book(book) is None:
-        raise KbError(f"no book named '{book}' (books: {', '.join(b.book.name for b in bank.books)})", 2)
+        import difflib
+
+        names = [b.book.name for b in bank.books]
+        close = difflib.get_close_matches(book, names, n=1)
+        hint = f" (did you mean: {close[0]}?)" if close else ""
+        raise KbError(f"no book named '{book}'{hint} (books: {', '.join(names)})", 2)
     return [phrase_record(bf.book.name, p) for bf, _, p in bank.phrases() if book in (None, bf.book.name)]
 
 
@@ -34,18 +39,39 @@ def rendered_texts(bank: Bank, p: Phrase, campaign: str | None = None) -> list[t
     return [(st.name, render(st.text, values, keep_missing=True)) for st in p.steps()]
 
 
-def show_phrase(bank: Bank, phrase_id: str, campaign: str | None = None) -> str:
-    found = bank.find(phrase_id)
-    if found is None:
-        import difflib
+def find_phrase(bank: Bank, key: str):
+    """(book file, index, phrase) by id, else by shortcut code (a flow step's code shkc2 too), else a
+    KbError with a did-you-mean over ids and shortcuts."""
+    found = bank.find(key)
+    if found is not None:
+        return found
+    code = key.strip().lower()
+    for item in bank.phrases():
+        if item[2].shortcut == code:
+            return item
+    for item in bank.phrases():  # a flow step's export code: shortcut + step number
+        sc, n = item[2].shortcut, len(item[2].steps())
+        rest = code[len(sc):] if sc and code.startswith(sc) else ""
+        if n > 1 and rest.isdigit() and 1 <= int(rest) <= n:
+            return item
+    import difflib
 
-        close = difflib.get_close_matches(phrase_id, [p.id for _, _, p in bank.phrases()], n=3)
-        hint = f" (did you mean: {', '.join(close)}?)" if close else ""
-        raise KbError(f"no phrase with id '{phrase_id}'{hint}")
+    keys = [p.id for _, _, p in bank.phrases()] + [p.shortcut for _, _, p in bank.phrases() if p.shortcut]
+    close = difflib.get_close_matches(key, keys, n=3)
+    hint = f" (did you mean: {', '.join(close)}?)" if close else ""
+    raise KbError(f"no phrase with id or shortcut '{key}'{hint}")
+
+
+def show_phrase(bank: Bank, phrase_id: str, campaign: str | None = None, campaign_line: str | None = None) -> str:
+    """One phrase (by id or shortcut) rendered with the campaign's variables; campaign_line says
+    which campaign is active."""
+    found = find_phrase(bank, phrase_id)
     bf, _, p = found
     lines = [f"{p.id}  [{bf.book.name} {bf.book.version}]  {p.title}"
              + (f"  shortcut: {p.shortcut}" if p.shortcut else "")]
     lines.append(f"group: {p.group_of(bf.book)}")
+    if campaign_line:
+        lines.append(campaign_line)
     texts = rendered_texts(bank, p, campaign)
     for n, (step, text) in enumerate(texts, 1):
         lines.append("")
