@@ -31,7 +31,7 @@ ID_RE = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)*$")
 COMMON_KEYS = {"id", "severity", "message", "suggestion", "kind", "except", "unless_before", "negation",
                "negation_after", "hedge", "cancel", "examples"}
 DEFAULT_OPTIONS = {"max_reply_chars": 500}
-_CONFIG_KEYS = {"extends", "disable", "enable", "severity", "rules", "options"}
+_CONFIG_KEYS = {"extends", "disable", "enable", "severity", "defs", "rules", "options"}
 
 
 def _check_keys(raw: Any, allowed: set[str] | frozenset[str], where: str, what: str) -> None:
@@ -43,16 +43,44 @@ def _check_keys(raw: Any, allowed: set[str] | frozenset[str], where: str, what: 
                       f"(allowed: {', '.join(sorted(allowed))})")
 
 
-def _need_pattern(pattern: Any, where: str) -> str:
-    if not isinstance(pattern, str) or not pattern:
+_DEF_RE = re.compile(r"%\{([a-z0-9_]+)\}")
+_SPACE_RE = re.compile(r"\s+")
+
+
+def _need_pattern(pattern: Any, where: str, defs: dict[str, str] | None = None) -> str:
+    """The pattern with its %{name} fragments expanded and whitespace removed (normalized texts have none,
+    so a pattern may be folded over several lines in YAML)."""
+    if not isinstance(pattern, str) or not _SPACE_RE.sub("", pattern):
         raise KbError(f"{where}: a pattern must be a non-empty regular expression")
-    return pattern
+    defs = defs or {}
+
+    def sub(m: re.Match[str]) -> str:
+        if m.group(1) not in defs:
+            raise KbError(f"{where}: %{{{m.group(1)}}} is not defined under defs: "
+                          f"(defined: {', '.join(sorted(defs)) or 'none'})")
+        return f"(?:{defs[m.group(1)]})"
+
+    return _SPACE_RE.sub("", _DEF_RE.sub(sub, pattern))
 
 
-def compile_trusted(pattern: Any, where: str) -> Pattern:
+def parse_defs(raw: Any, where: str, inherited: dict[str, str] | None = None) -> dict[str, str]:
+    """A pack's `defs:` (name -> pattern fragment); a fragment may use the fragments defined before it."""
+    defs = dict(inherited or {})
+    if raw is None:
+        return defs
+    if not isinstance(raw, dict):
+        raise KbError(f"{where}: defs is a mapping name: pattern")
+    for name, value in raw.items():
+        if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9_]+", name):
+            raise KbError(f"{where}: defs: name {name!r} must be lower-case letters, digits or _")
+        defs[name] = _need_pattern(value, f"{where}: defs: {name}", defs)
+    return defs
+
+
+def compile_trusted(pattern: Any, where: str, defs: dict[str, str] | None = None) -> Pattern:
     """A pattern of kb's own pack (Python re)."""
     try:
-        return re.compile(_need_pattern(pattern, where))
+        return re.compile(_need_pattern(pattern, where, defs))
     except re.error as e:
         raise KbError(f"{where}: bad regular expression: {e}") from None
 
@@ -66,11 +94,11 @@ def _re2_options():
     return opts
 
 
-def compile_safe(pattern: Any, where: str) -> Pattern:
+def compile_safe(pattern: Any, where: str, defs: dict[str, str] | None = None) -> Pattern:
     """A team's pattern: RE2, linear time whatever the pattern."""
     import re2
 
-    pattern = _need_pattern(pattern, where)
+    pattern = _need_pattern(pattern, where, defs)
     try:
         return re2.compile(pattern, _re2_options())
     except re2.error as e:
@@ -89,7 +117,7 @@ def _literal_safe(words: list[str]) -> Pattern:
     return re2.compile("|".join(re.escape(w) for w in words), _re2_options())
 
 
-def parse_rule(raw: Any, where: str, *, trusted: bool = False) -> Rule:
+def parse_rule(raw: Any, where: str, *, trusted: bool = False, defs: dict[str, str] | None = None) -> Rule:
     """One rule of a pack. trusted: kb's own pack (Python re); otherwise every pattern goes through RE2."""
     if not isinstance(raw, dict):
         raise KbError(f"{where}: a rule is a mapping with id, severity, message, kind ...")
@@ -107,7 +135,11 @@ def parse_rule(raw: Any, where: str, *, trusted: bool = False) -> Rule:
         raise KbError(f"{where}: severity must be one of {', '.join(SEVERITIES)}")
     if not isinstance(raw.get("message"), str):
         raise KbError(f"{where}: message is required")
-    compile = compile_trusted if trusted else compile_safe
+    base = compile_trusted if trusted else compile_safe
+
+    def compile(p: Any, w: str) -> Pattern:
+        return base(p, w, defs)
+
     exc = raw.get("except", [])
     if isinstance(exc, str):
         exc = [exc]
@@ -132,10 +164,14 @@ def parse_rule(raw: Any, where: str, *, trusted: bool = False) -> Rule:
     return cls.build(raw, where, compile, _literal_trusted if trusted else _literal_safe, **common)
 
 
-def parse_pack(data: Any, where: str, *, trusted: bool = False) -> list[Rule]:
+def parse_pack(data: Any, where: str, *, trusted: bool = False, defs: dict[str, str] | None = None) -> list[Rule]:
+    """The rules of a pack ({defs: {...}, rules: [...]}); defs adds to the fragments given."""
     if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
         raise KbError(f"{where}: a rule pack is a mapping with 'rules: [...]'")
-    rules = [parse_rule(r, f"{where}: rule {i + 1}", trusted=trusted) for i, r in enumerate(data["rules"])]
+    _check_keys(data, {"defs", "rules"}, where, "a rule pack is a mapping with 'rules: [...]'")
+    defs = parse_defs(data.get("defs"), where, defs)
+    rules = [parse_rule(r, f"{where}: rule {i + 1}", trusted=trusted, defs=defs)
+             for i, r in enumerate(data["rules"])]
     seen: set[str] = set()
     for r in rules:
         if r.id in seen:
@@ -159,9 +195,20 @@ def _read_yaml(path: Path | None, text: bytes | None = None, where: str = "") ->
 
 
 @lru_cache(maxsize=1)
-def default_rules() -> tuple[Rule, ...]:
+def _default_pack() -> Any:
     raw = resources.files("kb").joinpath("data", "rules", "default.yaml").read_bytes()
-    return tuple(parse_pack(_read_yaml(None, raw, "kb/data/rules/default.yaml"), "default rule pack", trusted=True))
+    return _read_yaml(None, raw, "kb/data/rules/default.yaml")
+
+
+@lru_cache(maxsize=1)
+def default_defs() -> dict[str, str]:
+    """The default pack's named fragments (a team's rules may use them as %{name})."""
+    return parse_defs(_default_pack().get("defs"), "default rule pack")
+
+
+@lru_cache(maxsize=1)
+def default_rules() -> tuple[Rule, ...]:
+    return tuple(parse_pack(_default_pack(), "default rule pack", trusted=True))
 
 
 def _copy(rule: Rule) -> Rule:
@@ -186,8 +233,9 @@ def load_rules(config: Path | str | None = None) -> RuleSet:
         raise KbError(f"{where}: extends must be 'default' or 'none'")
     if ext == "none":
         rules = []
-    if data.get("rules"):
-        custom = parse_pack({"rules": data["rules"]}, where)
+    if data.get("rules") or data.get("defs"):
+        custom = parse_pack({"defs": data.get("defs"), "rules": data.get("rules") or []}, where,
+                            defs=default_defs())
         have = {r.id for r in rules}
         for r in custom:
             if r.id in have:

@@ -57,7 +57,7 @@ class RegexRule(Rule):
         return text.spans(self.pattern)
 
 
-SCOPES = ("clause", "sentence")
+SCOPES = ("clause", "sentence", "text")
 
 
 @register("family")
@@ -78,7 +78,7 @@ class FamilyRule(Rule):
             raise KbError(f"{where}: with is a list of patterns that must occur in the anchor's scope")
         scope = raw.get("scope", "clause")
         if not (scope in SCOPES or (isinstance(scope, int) and not isinstance(scope, bool) and 1 <= scope <= 200)):
-            raise KbError(f"{where}: scope must be clause, sentence or a number of characters from 1 to 200")
+            raise KbError(f"{where}: scope must be clause, sentence, text or a number of characters from 1 to 200")
         return cls(anchor=anchor, with_=[compile(p, where) for p in with_], scope=scope, **common)
 
     def _area(self, text: Text, s: int, e: int) -> tuple[int, int]:
@@ -86,6 +86,8 @@ class FamilyRule(Rule):
             return text.clause(s)
         if self.scope == "sentence":
             return text.sentence(s)
+        if self.scope == "text":
+            return 0, len(text.norm)
         assert isinstance(self.scope, int)
         return max(0, s - self.scope), min(len(text.norm), e + self.scope)
 
