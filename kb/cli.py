@@ -87,11 +87,18 @@ def validate(ctx: click.Context, fmt: str) -> None:
     """
     from .bank.load import load_bank
 
-    bank, problems = load_bank(_bank_root(ctx))
+    root = _bank_root(ctx)
+    bank, problems = load_bank(root)
+    if bank is not None and not problems:
+        from .search.cache import load_index
+        from .search.overlap import overlap_problems
+
+        problems = overlap_problems(bank, load_index(root))  # warnings: phrases sharing a question
     _echo_problems(problems, fmt)
-    if problems:
-        if fmt == "text":
-            click.echo(f"{len(problems)} problem(s)", err=True)
+    errors = [p for p in problems if p.severity == "error"]
+    if problems and fmt == "text":
+        click.echo(f"{len(errors)} problem(s), {len(problems) - len(errors)} warning(s)", err=True)
+    if errors:
         ctx.exit(1)
     if fmt == "text":
         n = len(bank.phrases()) if bank else 0
@@ -606,9 +613,12 @@ def bump(ctx: click.Context, book: str, level: str, changelog: str | None) -> No
       kb bump shipping minor
       kb bump shipping patch --changelog "催发货话术更温和"
     """
+    from .bank.scaffold import refuse_package_write
     from .review import bump as do_bump
 
-    old, new = do_bump(_bank_root(ctx), book, level, changelog)
+    root = _bank_root(ctx)
+    refuse_package_write(root / f"{book}.yaml", "bump")  # never the installed package's bundled bank
+    old, new = do_bump(root, book, level, changelog)
     click.echo(f"{book}: {old} → {new}")
 
 
@@ -630,10 +640,41 @@ def ui(ctx: click.Context, campaign: str | None = None) -> None:
         raise KbError("kb ui needs a terminal: use kb search (or kb search --jsonl) in scripts", 2)
     root = _bank_root(ctx)
     index = load_index(root)
+    campaign = index.campaign(campaign)
     variables = index.variables_for(campaign)
     versions = " ".join(f"{b}@{v}" for b, v in sorted(index.bank_versions.items()))
     header = f" kb · {index.bank_name} ({versions}) · campaign: {campaign or '-'} "
     run(index, variables, header)
+
+
+@cli.command("init", context_settings=CONTEXT)
+@click.argument("folder", default=".", type=click.Path(file_okay=False))
+@click.option("--name", help="The bank's name (default: the folder's name).")
+@click.option("--kb-source", metavar="PIP-SPEC", help="Where CI installs kb from (written into the workflow; "
+              "default: a placeholder git URL to edit).")
+@click.option("--force", is_flag=True, help="Write into a non-empty folder (kb's own files are replaced, "
+              "nothing else is touched).")
+def init(folder: str, name: str | None, kb_source: str | None, force: bool) -> None:
+    """Start a bank of your own: a folder that validates, lints and evaluates clean at once.
+
+    \b
+    Writes bank.yaml (variables, one campaign with dates and aliases), example.yaml
+    (one book), tests.yaml (search cases), kb-lint.yaml, .github/workflows/phrasebank.yml
+    (installs kb as a package; runs validate, lint, eval and review) and
+    .pre-commit-config.yaml. Refuses a non-empty folder without --force.
+    Examples:
+      kb init my-bank && cd my-bank && kb validate && kb lint && kb eval tests.yaml
+      kb init . --name shop-cs --kb-source "git+https://git.example.com/cs/kb.git@v0.2.0"
+    """
+    from .bank.scaffold import init_bank
+    from .template import today_from_env
+
+    made = init_bank(Path(folder), name=name, force=force, kb_source=kb_source, today=today_from_env())
+    for p in made.files:
+        click.echo(f"kb: {'replaced' if p in made.replaced else 'wrote'} {p}", err=True)
+    click.echo(f"kb: new bank in {made.root}. Next: cd {made.root} && kb validate && kb lint && kb eval tests.yaml"
+               + ("" if kb_source else "\n    (set KB_SOURCE in .github/workflows/phrasebank.yml to where your "
+                  "team installs kb from)"), err=True)
 
 
 def main() -> None:

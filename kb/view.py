@@ -81,21 +81,64 @@ def show_phrase(bank: Bank, phrase_id: str, campaign: str | None = None, campaig
     return "\n".join(lines)
 
 
+_OUTCOME_HEAD = {
+    "ambiguous": "ambiguous: {n} phrases fit about equally — pick one (nothing was chosen for you)",
+    "none": "no confident match for: {q}",
+}
+
+
+def _match_lines(rank: int, m, variables: dict[str, str], flag: str = "") -> list[str]:
+    sc = f"[{m.shortcut}]" if m.shortcut else ""
+    lines = [f"{rank}. {m.id}  {m.title}  {sc}  score {m.score:.2f}{flag}"]
+    for step, text in m.rendered(variables):
+        prefix = f"   【{step}】" if step else "   "
+        for i, ln in enumerate(text.splitlines() or [""]):
+            lines.append((prefix if i == 0 else "   ") + ln)
+    lines.append("")
+    return lines
+
+
 def format_result(result, variables: dict[str, str]) -> str:
-    """kb search's text output: rank, id, title, shortcut, score and the rendered reply."""
-    lines = []
+    """kb search's text output: the outcome, then rank, id, title, shortcut, score and reply."""
     if not result.matches:
         return f"no confident match for: {result.query.strip()}\n(nothing in the bank is close)"
-    if not result.confident:
-        lines.append(f"no confident match for: {result.query.strip()}")
-        lines.append("nearest candidates (low confidence):")
+    lines = []
+    if result.outcome in _OUTCOME_HEAD:
+        lines.append(_OUTCOME_HEAD[result.outcome].format(n=result.candidates, q=result.query.strip()))
+        if result.outcome == "none":
+            lines.append("nearest candidates (low confidence):")
     for rank, m in enumerate(result.matches, 1):
-        sc = f"[{m.shortcut}]" if m.shortcut else ""
-        flag = "" if result.confident else "  (low confidence)"
-        lines.append(f"{rank}. {m.id}  {m.title}  {sc}  score {m.score:.2f}{flag}")
-        for step, text in m.rendered(variables):
-            prefix = f"   【{step}】" if step else "   "
-            for i, ln in enumerate(text.splitlines() or [""]):
-                lines.append((prefix if i == 0 else "   ") + ln)
-        lines.append("")
+        if result.outcome == "ambiguous" and rank <= result.candidates:
+            flag = "  (candidate)"
+        else:
+            flag = "" if result.outcome == "confident" else "  (low confidence)"
+        lines += _match_lines(rank, m, variables, flag)
+    if result.also:
+        lines.append("the message also asks:")
+        for i, m in enumerate(result.also, 1):
+            lines.append(f"   「{m.clause}」")
+            lines += _match_lines(i, m, variables)
     return "\n".join(lines).rstrip()
+
+
+def match_json(m, variables: dict[str, str]) -> dict:
+    d = {"id": m.id, "title": m.title, "shortcut": m.shortcut, "score": m.score,
+         "reply": m.reply_text(variables)}
+    if len(m.texts) > 1 or m.texts[0][0] is not None:
+        d["flow"] = [{"step": s, "reply": t} for s, t in m.rendered(variables)]
+    if m.clause:
+        d["clause"] = m.clause
+    return d
+
+
+def result_json(r, variables: dict[str, str], context: dict | None = None) -> dict:
+    """One search result as JSON: the outcome, the answer (confident) or the candidates
+    (ambiguous), the nearest (none), a second question's answers, and the bank context."""
+    ms = [match_json(m, variables) for m in r.matches]
+    out = {"query": r.query.encode("utf-8", "replace").decode("utf-8"), "outcome": r.outcome,
+           "matches": ms if r.outcome == "confident" else [],
+           "candidates": ms[:r.candidates] if r.outcome == "ambiguous" else [],
+           "nearest": ms[r.candidates:] if r.outcome != "confident" else [],
+           "also": [match_json(m, variables) for m in r.also]}
+    out.update(context or {})
+    return out

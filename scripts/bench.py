@@ -84,6 +84,25 @@ def synthetic_bank(n: int, seed: int = 7):
                                                                    display="gen.yaml")])
 
 
+def _warm_start(index, n: int) -> str:
+    """Time and peak memory of a fresh process that loads the cached index and answers one query."""
+    import json
+    import tempfile
+
+    from kb.search.index import FORMAT
+
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "index.json"
+        path.write_text(json.dumps({"format": FORMAT, "key": "x", "index": index.to_data()}, ensure_ascii=False),
+                        encoding="utf-8")
+        code = ("import json,sys,time,resource; t=time.perf_counter(); from kb.search.index import Index; "
+                "ix=Index.from_data(json.loads(open(sys.argv[1],'rb').read())['index']); ix.search('包邮吗'); "
+                "print(time.perf_counter()-t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+        out = subprocess.run([PY, "-c", code, str(path)], capture_output=True, text=True, check=True).stdout.split()
+        mb = path.stat().st_size / 1e6
+    return f"warm start {float(out[0]):.2f} s, {int(out[1]) / 1024:.0f} MB peak, cache file {mb:.0f} MB"
+
+
 def scale(n: int) -> None:
     from rapidfuzz import fuzz, process
 
@@ -98,51 +117,93 @@ def scale(n: int) -> None:
     for q in qs:
         index.search(q)
     ms = (time.perf_counter() - t) / len(qs) * 1000
-    strings = [q[2] for q in index.questions]
+    strings = [q for qs_ in index.questions for q in qs_]
     t = time.perf_counter()
     for q in qs[:40]:
-        process.extractOne("".join(index.tokenizer.tokens(q)), strings, scorer=fuzz.ratio)
+        process.extractOne(index.tokenizer.compact(q), strings, scorer=fuzz.ratio)
     scan = (time.perf_counter() - t) / 40 * 1000
-    line = (f"{n:>7} phrases ({len(index.questions)} questions): kb {ms:.2f} ms/query; rapidfuzz full scan "
-            f"{scan:.2f} ms/query; index build {build:.1f} s")
-    try:
-        import bm25s
-
-        corpus = [list(q[1]) for q in index.questions]
-        t = time.perf_counter()
-        retriever = bm25s.BM25()
-        retriever.index(corpus, show_progress=False)
-        qtok = [index.tokenizer.features(q)[0] for q in qs[:100]]
-        t = time.perf_counter()
-        for toks in qtok:
-            retriever.retrieve([toks], k=3, show_progress=False)
-        line += f"; bm25s {(time.perf_counter() - t) / len(qtok) * 1000:.2f} ms/query"
-    except Exception as e:  # bm25s is an optional comparison (pip install -e '.[bench]')
-        line += f"; bm25s not measured ({type(e).__name__})"
-    print(line, flush=True)
+    print(f"{n:>7} phrases ({len(strings)} questions): kb {ms:.2f} ms/query; rapidfuzz full scan {scan:.2f} "
+          f"ms/query; index build {build:.1f} s; {_warm_start(index, n)}", flush=True)
 
 
-def lint_speed(n: int) -> None:
-    from kb.lint.engine import lint_text, load_rules
-
-    bank = synthetic_bank(n)
-    rules = load_rules()
-    texts = [t for _, _, p in bank.phrases() for _, t in p.texts()]
+def jsonl_rate() -> None:
+    lines = ("\n".join(QUERIES * 500) + "\n").encode("utf-8")
+    cmd = [str(KB), "--bank", str(ROOT / "phrasebank"), "search", "--jsonl"]
+    subprocess.run(cmd, input=b"x\n", capture_output=True, check=False)
     t = time.perf_counter()
-    for x in texts:
-        lint_text(x, rules)
-    print(f"lint: {n} phrases' replies in {time.perf_counter() - t:.2f} s (rules only, YAML parsing excluded)")
+    out = subprocess.run(cmd, input=lines, capture_output=True, check=False).stdout
+    dt = time.perf_counter() - t
+    n = out.count(b"\n")
+    print(f"search --jsonl, bundled bank: {n / dt:,.0f} lines/s ({n} lines)")
+
+
+def quality(shared: Path) -> None:
+    """kb vs the BM25 reference vs a rapidfuzz scan, on every set (see scripts/baseline.py)."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from baseline import Baseline, FuzzyScan, as_result
+
+    from kb.bank.load import load_bank
+    from kb.search.evaluate import Case, _fold, evaluate, read_cases, score
+    from kb.search.index import Index
+
+    bank, problems = load_bank(ROOT / "phrasebank")
+    index = Index.build(bank, problems)
+    sets = {"dev.yaml": shared / "eval" / "dev.yaml", "real_dev.tsv": shared / "eval" / "real_dev.tsv",
+            "phrasebank/tests.yaml": ROOT / "phrasebank" / "tests.yaml"}
+    sets = {k: read_cases(v) for k, v in sets.items() if v.is_file()}
+    refs = {"BM25 reference": Baseline.build(bank), "rapidfuzz scan": FuzzyScan.build(bank)}
+    if "dev.yaml" in sets:
+        for r in refs.values():
+            r.calibrate(sets["dev.yaml"])
+    print(f"{'set':24s} {'engine':16s} {'top-1':>6s} {'top-3':>6s} {'false rej':>9s} {'oos rej':>8s} {'ms/q':>6s}")
+
+    def row(name: str, engine: str, rep, ms: float) -> None:
+        oos = f"{rep.oos_rejected:8.3f}" if rep.out_of_scope else f"{'-':>8s}"
+        print(f"{name:24s} {engine:16s} {rep.top1:6.3f} {rep.top3:6.3f} {rep.false_rejection:9.3f} {oos} {ms:6.2f}")
+
+    for name, cases in sets.items():
+        t = time.perf_counter()
+        rep = evaluate(index, cases)
+        row(name, "kb", rep, (time.perf_counter() - t) / len(cases) * 1000)
+        for engine, ref in refs.items():
+            t = time.perf_counter()
+            rep = score([(c, as_result(ref, c.q)) for c in cases])
+            row(name, engine, rep, (time.perf_counter() - t) / len(cases) * 1000)
+    # cross-validation: each question searched in an index built without its fold
+    items = [(p.id, qi, q) for _, _, p in bank.phrases() for qi, q in enumerate(p.questions)]
+    got: dict[str, list] = {"kb": [], **{e: [] for e in refs}}
+    for fold in range(5):
+        held = [x for x in items if _fold(x[0], x[1], 5) == fold]
+        skip = frozenset((a, b) for a, b, _ in held)
+        ix = Index.build(bank, skip=skip)
+        cases = [Case(q, (pid,), 0) for pid, _, q in held]
+        got["kb"] += [(c, ix.search(c.q)) for c in cases]
+        for engine, ref in refs.items():
+            r2 = type(ref).build(bank, skip)
+            r2.threshold = ref.threshold
+            got[engine] += [(c, as_result(r2, c.q)) for c in cases]
+    for engine, pairs in got.items():
+        row("cross-validation (5)", engine, score(pairs), float("nan"))
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--full", action="store_true", help="also 100k phrases")
     ap.add_argument("--runs", type=int, default=7)
+    ap.add_argument("--only", choices=["quality", "speed", "lint", "learn"], help="one part only")
     args = ap.parse_args()
-    cold_start(args.runs)
-    for n in (1_000, 10_000, *((100_000,) if args.full else ())):
-        scale(n)
-    lint_speed(10_000)
+    shared = ROOT.parent / "shared"
+    if args.only in (None, "quality"):
+        quality(shared)
+    if args.only in (None, "speed"):
+        cold_start(args.runs)
+        jsonl_rate()
+        for n in (1_000, 10_000, *((100_000,) if args.full else ())):
+            scale(n)
+    for part in ("lint", "learn"):
+        if args.only in (None, part) and (ROOT / "scripts" / f"bench_{part}.py").is_file():
+            sys.path.insert(0, str(ROOT / "scripts"))
+            __import__(f"bench_{part}").main()
 
 
 if __name__ == "__main__":

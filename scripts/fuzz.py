@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 from kb.bank.yamlio import YamlProblem, load_document  # noqa: E402
 from kb.errors import KbError  # noqa: E402
 from kb.lint.engine import lint_text, load_rules  # noqa: E402
-from kb.search.index import load_index  # noqa: E402
+from kb.search.cache import load_index  # noqa: E402
 from kb.targets.qianniu import import_file  # noqa: E402
 
 

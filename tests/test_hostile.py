@@ -18,7 +18,7 @@ from kb.bank.yamlio import YamlProblem, load_document
 from kb.cli import cli
 from kb.errors import KbError
 from kb.lint.engine import lint_text, load_rules
-from kb.search.index import load_index
+from kb.search.cache import load_index
 from kb.search.normalize import normalize
 from kb.targets.qianniu import import_file
 from tests.conftest import BANK, MINI_MANIFEST

@@ -7,7 +7,7 @@ from prompt_toolkit.application import create_app_session
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
-from kb.search.index import load_index
+from kb.search.cache import load_index
 from kb.ui import State, build_app
 from tests.conftest import BANK
 

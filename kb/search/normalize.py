@@ -27,10 +27,23 @@ def _data_lines(name: str) -> list[str]:
     return [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
 
 
+DATA_FILES = ("lexicon.txt", "promo_names.tsv", "typos.tsv", "synonyms.tsv", "filler.txt", "boilerplate.txt")
+
+
 def data_fingerprint() -> str:
     """Content of every data file the normalizer uses (part of the index cache key)."""
-    return "\n".join("\n".join(_data_lines(n)) for n in ("lexicon.txt", "promo_names.tsv", "typos.tsv",
-                                                         "synonyms.tsv", "filler.txt"))
+    return "\n".join("\n".join(_data_lines(n)) for n in DATA_FILES)
+
+
+@lru_cache(maxsize=1)
+def _boilerplate() -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{ln})" for ln in _data_lines("boilerplate.txt")), re.IGNORECASE)
+
+
+def clean_message(text: str) -> str:
+    """A buyer message without what is not the question: links, order/phone/tracking numbers,
+    platform boilerplate (咨询订单号: …, [图片], 人工客服 …). See kb/data/boilerplate.txt."""
+    return _boilerplate().sub(" ", text)
 
 
 @lru_cache(maxsize=1)
@@ -108,6 +121,8 @@ class Tokenizer:
         self._tk.initialized = True
         self._syn = synonyms()
         self._filler = filler()
+        self.freq = freq
+        self.total = total
 
     @staticmethod
     def build_freq(texts: list[str] = ()) -> tuple[dict[str, int], int]:
@@ -154,8 +169,12 @@ class Tokenizer:
             out.append(self._syn.get(t, t))
         return out
 
-    def features(self, normalized: str) -> tuple[list[str], list[str]]:
-        """(words, character bigrams) used for scoring.
+    def compact(self, normalized: str) -> str:
+        """The meaningful tokens joined: the form fuzzy matching compares."""
+        return "".join(self.tokens(normalized))
+
+    def features(self, normalized: str) -> list[str]:
+        """Words and character bigrams ('#' + two characters) used for scoring, each once.
 
         Words are the tokens plus the dictionary words inside a longer token (电子发票 -> 电子,
         发票), synonyms mapped; bigrams are taken over the text with filler removed, so that a
@@ -176,7 +195,7 @@ class Tokenizer:
                 bigrams.extend(t[i:i + 2] for i in range(len(t) - 1))
         joined = "".join(toks)
         bigrams.extend(joined[i:i + 2] for i in range(len(joined) - 1))
-        return list(dict.fromkeys(words)), ["#" + b for b in dict.fromkeys(bigrams) if not b.isascii()]
+        return list(dict.fromkeys(words)) + ["#" + b for b in dict.fromkeys(bigrams) if not b.isascii()]
 
 
 def import_jieba():

@@ -1,0 +1,147 @@
+"""The on-disk index cache: JSON data (never code), one file per bank content.
+
+The only search module that opens a bank. The key hashes the bytes of every bank file, kb's
+version, the word lists and the search code; a file is written only when the bank's bytes
+were the same before and after the build, so an edit made during a build is never cached
+under the old key. The folder is created 0700; a file or folder not owned by the user is
+ignored; the folder is pruned to the newest MAX_FILES indexes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from .. import __version__
+from ..bank.files import bank_files
+from .index import FORMAT, Index
+from .normalize import data_fingerprint
+
+MAX_FILES = 8
+_CODE = ("index.py", "normalize.py", "scoring.py")
+_notice_shown = False
+
+
+def cache_dir() -> Path:
+    env = os.environ.get("KB_CACHE_DIR")
+    if env:
+        return Path(env)
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("kb", appauthor=False))
+
+
+def bank_key(root: Path) -> str:
+    """A hash of everything the index of the bank at root depends on."""
+    h = hashlib.sha256()
+    h.update(f"kb {__version__} index {FORMAT}\n".encode())
+    h.update(data_fingerprint().encode("utf-8"))
+    here = Path(__file__).parent
+    for code in _CODE:  # an index built by other code is another index
+        h.update((here / code).read_bytes())
+    for p in bank_files(Path(root)):
+        h.update(b"\0" + str(p.relative_to(root)).encode("utf-8", "surrogateescape") + b"\0")
+        try:
+            if p.is_file():
+                h.update(p.read_bytes())
+            else:
+                h.update(b"<not a regular file>")
+        except OSError:
+            h.update(b"<unreadable>")
+    return h.hexdigest()[:32]
+
+
+def _notice(msg: str) -> None:
+    global _notice_shown
+    if not _notice_shown:
+        _notice_shown = True
+        print(f"kb: {msg}", file=sys.stderr)
+
+
+def _mine(path: Path) -> bool:
+    """The path exists, is owned by this user and (for a folder) writable by nobody else."""
+    try:
+        st = path.lstat()
+    except OSError:
+        return False
+    if hasattr(os, "getuid") and st.st_uid != os.getuid():
+        return False
+    return not (path.is_dir() and st.st_mode & 0o022)
+
+
+def build_index(root: Path) -> Index:
+    from ..bank.load import load_bank
+    from ..errors import KbError
+
+    bank, problems = load_bank(root)
+    if bank is None:
+        shown = "\n".join(str(p) for p in problems[:20])
+        raise KbError(f"{shown}\nkb: the bank cannot be used: run 'kb validate'")
+    return Index.build(bank, problems)
+
+
+def load_index(root: Path, *, use_cache: bool = True) -> Index:
+    """The search index of a bank: from the cache when the bank is unchanged, else built."""
+    root = Path(root)
+    key = bank_key(root)
+    folder = cache_dir()
+    path = folder / f"index-{key}.json"
+    if use_cache and _mine(folder) and _mine(path):
+        try:
+            data = json.loads(path.read_bytes())
+            if data.get("format") == FORMAT and data.get("key") == key:
+                index = Index.from_data(data["index"])
+                index.key = key
+                return index
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            pass
+        _notice("search index cache was unreadable; rebuilt it")
+    index = build_index(root)
+    index.key = key
+    if use_cache and bank_key(root) == key:  # the bank did not change while it was indexed
+        _save(folder, path, key, index)
+    return index
+
+
+def _save(folder: Path, path: Path, key: str, index: Index) -> None:
+    tmp = None
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not _mine(folder):
+            _notice(f"cache folder {folder} is not yours alone: searching without a cache")
+            return
+        fd, tmp = tempfile.mkstemp(prefix=".index-", suffix=".tmp", dir=folder)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump({"format": FORMAT, "key": key, "index": index.to_data()}, f, ensure_ascii=False,
+                      separators=(",", ":"))
+        os.replace(tmp, path)
+        tmp = None
+        _prune(folder, keep=path)
+    except OSError as e:
+        _notice(f"cannot write the search index cache ({e.strerror}): searching without it")
+    finally:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+
+
+def _prune(folder: Path, keep: Path) -> None:
+    """Keep the newest MAX_FILES indexes; remove stale temp files of interrupted builds."""
+    import time
+
+    files = []
+    for p in folder.iterdir():
+        try:
+            st = p.stat()
+        except OSError:
+            continue
+        if p.name.startswith(".index-") and st.st_mtime < time.time() - 3600:
+            p.unlink(missing_ok=True)
+        elif p.name.startswith("index-") and p != keep:
+            files.append((st.st_mtime, p))
+    files.sort(reverse=True)
+    for _, p in files[MAX_FILES - 1:]:
+        p.unlink(missing_ok=True)

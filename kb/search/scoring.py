@@ -1,0 +1,214 @@
+"""Scoring: which phrase answers a message, and how sure search is.
+
+Ranking is BM25F over phrase documents (``field_weights``): a feature's frequency in each
+field (questions, title, reply, tags) is length-normalized per field, weighted, summed and
+saturated, then multiplied by the feature's idf. Every (feature, phrase) contribution is
+precomputed when the index is built.
+
+Named signals of the best candidates (``Signals``):
+  evidence   the BM25F score in units of one good word of this bank (``Index.unit``), so a bank
+             of 60 or of 6,000 phrases gives comparable numbers; message words the bank never
+             uses add nothing and take nothing away, so greetings, order details and chatter
+             do not lower it;
+  coverage   the share of the message's word weight the phrase matches;
+  fuzzy      rapidfuzz similarity of the message to the phrase's closest question;
+  margin     how far the runner-up is behind: 1 - second / first (rank scores).
+
+The outcome (``decide``): a logistic model over the signals (weights and thresholds are data,
+kb/data/confidence.json, chosen by scripts/calibrate.py on pooled data: cross-validation over
+the bank's questions + dev.yaml + real_dev.tsv) gives the probability that the first candidate
+is a right answer; ``confident`` at or above its threshold unless the runner-up ties;
+``ambiguous`` when the runner-up is close and the evidence is not thin; else ``none``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+from rapidfuzz import fuzz
+
+from .index import FIELDS, Index, Result, idf_of
+from .normalize import clean_message, normalize
+
+# BM25F parameters: field weights and length normalization, k1 saturation
+FIELD_WEIGHT = {"questions": 1.0, "title": 2.0, "reply": 0.4, "tags": 0.5}
+FIELD_B = {"questions": 0.75, "title": 0.3, "reply": 0.75, "tags": 0.3}
+K1 = 1.2
+BIGRAM_SHARE = 0.5  # a character bigram weighs half a word of the same rarity
+FUZZY_WEIGHT = 0.35  # share of the final rank score given to the closest question's similarity
+
+TIE = 0.03  # a runner-up this close is a tie: never pick one of the two silently
+AMBIGUOUS_MAX = 4  # candidates shown for an ambiguous answer
+CANDIDATES = 30  # phrases scored in full per query
+MAX_QUERY_CHARS = 2000
+POSTINGS_BUDGET = 20000  # postings read per query (rarest features first)
+_CLAUSE_SPLIT = re.compile(r"[\s,，;；。!！?？]+|(?:还有|另外|顺便问下|顺便问一下|顺便|然后|以及|再问一下|還有|另外)")
+
+
+def _units(doc: dict[str, list[list[str]]]) -> dict[str, dict[str, int]]:
+    """feature -> {field: how many units (questions, steps …) of the field contain it}."""
+    out: dict[str, dict[str, int]] = {}
+    for f in FIELDS:
+        for unit in doc.get(f, []):
+            for t in unit:
+                d = out.setdefault(t, {})
+                d[f] = d.get(f, 0) + 1
+    return out
+
+
+def field_weights(docs: list[dict[str, list[list[str]]]]) -> tuple[dict[str, list], dict[str, float], float]:
+    """BM25F contributions: postings {feature: [[phrase, contribution], ...]}, idf, and the unit
+    of evidence: what one good word of this bank contributes (the 75th percentile of word
+    contributions), so that evidence reads alike in banks of any size."""
+    n = len(docs)
+    lengths = [{f: sum(len(u) for u in d.get(f, [])) for f in FIELDS} for d in docs]
+    avg = {f: (sum(ln[f] for ln in lengths) / n if n else 0.0) or 1.0 for f in FIELDS}
+    units = [_units(d) for d in docs]
+    df: dict[str, int] = {}
+    for u in units:
+        for t in u:
+            df[t] = df.get(t, 0) + 1
+    idf = {t: idf_of(c, n) * (BIGRAM_SHARE if t[0] == "#" else 1.0) for t, c in df.items()}
+    postings: dict[str, list] = {}
+    for pi, u in enumerate(units):
+        for t, per_field in u.items():
+            tf = 0.0
+            for f, c in per_field.items():
+                b = FIELD_B[f]
+                tf += FIELD_WEIGHT[f] * c / (1 - b + b * lengths[pi][f] / avg[f])
+            postings.setdefault(t, []).append([pi, round(idf[t] * tf * (K1 + 1) / (K1 + tf), 5)])
+    words = sorted(c for t, ps in postings.items() if t[0] != "#" for _, c in ps)
+    unit = words[int(len(words) * 0.75)] if words else 1.0
+    return postings, idf, unit
+
+
+@dataclass
+class Signals:
+    """The named signals of one candidate phrase for one message."""
+
+    phrase: int
+    bm25: float  # BM25F score
+    evidence: float  # bm25 in units of one good word of this bank
+    coverage: float  # share of the message's word weight (idf; unknown words count as rare) it matches
+    fuzzy: float  # similarity of the message to the phrase's closest question
+    question: str
+    rank_score: float = 0.0
+    margin: float = 1.0  # 1 - runner-up's rank score / this one's (set for the first candidate)
+
+    def vector(self) -> list[float]:
+        """The inputs of the confidence model (kb/data/confidence.json), in its order."""
+        return [math.log1p(self.evidence), self.coverage, self.fuzzy, self.margin]
+
+
+@lru_cache(maxsize=1)
+def confidence_model() -> dict:
+    """Weights and thresholds of the confidence model: data written by scripts/calibrate.py."""
+    text = resources.files("kb").joinpath("data", "confidence.json").read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+def probability(sig: Signals, model: dict | None = None) -> float:
+    """How likely the first candidate is a right, confident answer (logistic over the signals)."""
+    m = model or confidence_model()
+    z = m["bias"] + sum(w * x for w, x in zip(m["weights"], sig.vector(), strict=True))
+    return 1 / (1 + math.exp(-max(-30.0, min(30.0, z))))
+
+
+def _scored(index: Index, feats: list[str], qstr: str) -> list[Signals]:
+    """The best candidates for a message's features, by rank score."""
+    n = len(index.phrases)
+    fset = list(dict.fromkeys(feats))
+    known = sorted((t for t in fset if t in index.postings), key=lambda t: len(index.postings[t]))
+    if not known:
+        return []
+    rare = math.log(1 + n)
+    word_total = sum(index.idf.get(t, rare) for t in fset if t[0] != "#") or 1.0
+    acc: dict[int, float] = {}
+    wacc: dict[int, float] = {}
+    read = 0
+    for t in known:
+        ps = index.postings[t]
+        if read > POSTINGS_BUDGET and len(ps) > max(50, n // 20):
+            continue  # a very common feature once the budget is spent: it would not change the order
+        read += len(ps)
+        w = index.idf[t] if t[0] != "#" else 0.0
+        for pi, c in ps:
+            acc[pi] = acc.get(pi, 0.0) + c
+            if w:
+                wacc[pi] = wacc.get(pi, 0.0) + w
+    cands = sorted(acc, key=acc.__getitem__, reverse=True)[:CANDIDATES]
+    top = acc[cands[0]]
+    out = []
+    for pi in cands:
+        best, best_q = 0.0, ""
+        for q in index.questions[pi]:
+            s = fuzz.ratio(qstr, q) / 100.0
+            if s > best:
+                best, best_q = s, q
+        rank = (1 - FUZZY_WEIGHT) * acc[pi] / top + FUZZY_WEIGHT * best
+        out.append(Signals(pi, acc[pi], acc[pi] / index.unit, min(1.0, wacc.get(pi, 0.0) / word_total), best,
+                           best_q, rank))
+    out.sort(key=lambda s: (-s.rank_score, s.phrase))
+    if len(out) > 1:
+        out[0].margin = 1 - out[1].rank_score / max(out[0].rank_score, 1e-9)
+    return out
+
+
+def decide(sigs: list[Signals], model: dict | None = None) -> str:
+    """confident / ambiguous / none from the named signals of the ranked candidates:
+    confident when the model's probability reaches its threshold and the runner-up is not a tie;
+    otherwise ambiguous when the runner-up is close and the evidence is not thin (show the
+    candidates); else none."""
+    if not sigs:
+        return "none"
+    m = model or confidence_model()
+    top = sigs[0]
+    if probability(top, m) >= m["confident"] and top.margin >= TIE:
+        return "confident"
+    if len(sigs) > 1 and top.margin < m["margin"] and top.evidence >= m["evidence"]:
+        return "ambiguous"
+    return "none"
+
+
+def search(index: Index, query: str, k: int = 3) -> Result:
+    norm = normalize(clean_message(query[:MAX_QUERY_CHARS]))
+    compact = norm.replace(" ", "")
+    if compact in index.shortcuts:  # an agent typed a Qianniu code
+        return Result(query, [index.match(index.shortcuts[compact], 1.0)], "confident")
+    tk = index.tokenizer
+    feats = tk.features(norm)
+    sigs = _scored(index, feats, tk.compact(norm))
+    outcome = decide(sigs)
+    close = min(AMBIGUOUS_MAX, _close(sigs)) if outcome == "ambiguous" else 0
+    matches = [index.match(s.phrase, s.evidence, s.question) for s in sigs[:max(k, close)]]
+    result = Result(query, matches, outcome, close=close)
+    if outcome != "none":
+        result.also = _second_question(index, query, sigs[0].phrase)
+    return result
+
+
+def _close(sigs: list[Signals]) -> int:
+    top = max(sigs[0].rank_score, 1e-9)
+    return sum(1 for s in sigs if 1 - s.rank_score / top < confidence_model()["margin"])
+
+
+def _second_question(index: Index, query: str, first: int) -> list:
+    """A message that asks two things: the confident answer of each clause that differs from
+    the answer to the whole message."""
+    parts = [p for p in _CLAUSE_SPLIT.split(query) if p and len(p.strip()) >= 2]
+    if len(parts) < 2:
+        return []
+    tk = index.tokenizer
+    out, seen = [], {first}
+    for part in parts:
+        norm = normalize(clean_message(part))
+        sigs = _scored(index, tk.features(norm), tk.compact(norm))
+        if sigs and decide(sigs) == "confident" and sigs[0].phrase not in seen:
+            seen.add(sigs[0].phrase)
+            out.append(index.match(sigs[0].phrase, sigs[0].evidence, sigs[0].question, clause=part.strip()))
+    return out
