@@ -81,7 +81,7 @@ def test_lint_bank_location_and_exit(runner, mini_bank):
     (mini_bank / "shipping.yaml").write_text(book_with("亲，今天下单保证今天发货哦"), encoding="utf-8")
     r = run_lint(runner, mini_bank)
     assert r.exit_code == 1
-    assert "shipping.yaml:13:13: error promise.ship_date: [shipping.when_ship]" in r.output
+    assert "shipping.yaml:13:9: error promise.ship_date: [shipping.when_ship]" in r.output
 
 
 def test_hygiene_rules(runner, mini_bank):

@@ -125,6 +125,14 @@ def load_manifest(root: Path, problems: list[Problem]) -> tuple[Manifest | None,
             template_vars(value)
         except TemplateError as e:
             problems.append(Problem(display, *nearest_loc(locs, ("vars", name)), f"variable {name}: {e}"))
+    for c, camp in m.campaigns.items():  # a campaign value for a variable the base does not define
+        for k in camp.vars:
+            if k not in m.vars:
+                close = difflib.get_close_matches(k, sorted(m.vars), n=1)
+                hint = (f"; did you mean '{close[0]}'?" if close
+                        else "; define it under vars: too (its value outside the campaign)")
+                problems.append(Problem(display, *nearest_loc(locs, ("campaigns", c, "vars", k, "<key>")),
+                                        f"campaign {c}: variable '{k}' is not defined in the base vars{hint}"))
     return m, display
 
 

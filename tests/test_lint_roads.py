@@ -1,0 +1,228 @@
+"""Every road by which risky text reaches a buyer is linted; kb check runs the same checks; the output
+formats cannot be forged; teams' regexes cannot hang kb; linting stays linear in the text."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from kb.bank.load import load_bank
+from kb.cli import cli
+from kb.errors import KbError
+from kb.lint import lint_bank, lint_text, load_rules
+from kb.lint.engine import Finding
+from kb.lint.output import format_github, sarif
+from tests.conftest import MINI_BOOK, MINI_MANIFEST
+
+RULES = load_rules()
+
+
+def write(bank, manifest=MINI_MANIFEST, book=MINI_BOOK):
+    (bank / "bank.yaml").write_text(manifest, encoding="utf-8")
+    (bank / "shipping.yaml").write_text(book, encoding="utf-8")
+    b, problems = load_bank(bank)
+    assert b is not None, problems
+    return b
+
+
+def lint_json(runner, bank, *args):
+    r = runner.invoke(cli, ["--bank", str(bank), "lint", "--format", "json", *args])
+    return r, json.loads(r.stdout)
+
+
+# --- campaigns and variables -----------------------------------------------------------------
+
+
+def test_campaign_variable_renders_a_promise_named_by_campaign(runner, mini_bank):
+    write(mini_bank, MINI_MANIFEST.replace("      ship_window: 7天", "      ship_window: 明天保证"))
+    r, found = lint_json(runner, mini_bank)
+    promise = [f for f in found if f["rule"] == "promise.ship_date" and f.get("phrase_id")]
+    assert r.exit_code == 1
+    assert [f["campaign"] for f in promise] == ["double11"]
+    assert promise[0]["path"].endswith("shipping.yaml") and promise[0]["line"] == 13
+    assert "{ship_window}" in promise[0]["message"]
+    r = runner.invoke(cli, ["--bank", str(mini_bank), "lint"])
+    assert "[campaign double11]" in r.output
+
+
+def test_base_variable_is_linted_in_bank_yaml_with_its_line(runner, mini_bank):
+    write(mini_bank, MINI_MANIFEST.replace("  ship_window: 3天", "  ship_window: 保证明天发货"))
+    r, found = lint_json(runner, mini_bank)
+    in_manifest = [f for f in found if f["path"].endswith("bank.yaml")]
+    assert r.exit_code == 1
+    assert [(f["rule"], f["line"], f["field"]) for f in in_manifest] == [("promise.ship_date", 4, "vars.ship_window")]
+    assert in_manifest[0]["col"] == 18  # the column of 明天 in `  ship_window: 保证明天发货`
+
+
+def test_variable_value_only_in_a_campaign_is_linted_with_the_campaign(mini_bank):
+    b = write(mini_bank, MINI_MANIFEST.replace("      ship_window: 7天", "      ship_window: 加我微信"))
+    found = lint_bank(b, RULES)
+    f = next(f for f in found if f.path.endswith("bank.yaml"))
+    assert (f.rule, f.campaign, f.line, f.field) == ("offplatform", "double11", 11, "campaigns.double11.vars.ship_window")
+
+
+def test_a_finding_produced_by_every_variant_is_reported_once(mini_bank):
+    b = write(mini_bank, book=MINI_BOOK.replace("亲，预计", "亲，加我微信，预计"))
+    found = [f for f in lint_bank(b, RULES) if f.rule == "offplatform"]
+    assert len(found) == 1 and found[0].campaign is None
+
+
+# --- titles, groups, control characters ------------------------------------------------------
+
+
+def test_formula_leading_title_group_and_book_title(mini_bank):
+    book = (MINI_BOOK.replace("title: 发货物流", "title: '@发货物流'")
+            .replace("    title: 发货时间\n", "    title: '=1+1'\n    group: '-2+3'\n"))
+    b = write(mini_bank, book=book)
+    found = {(f.rule, f.field, f.phrase_id) for f in lint_bank(b, RULES)}
+    assert ("hygiene.formula_injection", "title", None) in found  # the book title: the default group
+    assert ("hygiene.formula_injection", "title", "shipping.when_ship") in found
+    assert ("hygiene.formula_injection", "group", "shipping.when_ship") in found
+
+
+@pytest.mark.parametrize("esc", ["\\e", "\\u202e", "\\u202d", "\\u202c", "\\u200b", "\\a", "\\ufeff"])
+def test_control_and_bidi_characters_with_position(mini_bank, esc):
+    book = (MINI_BOOK.replace("    reply: |-\n      亲，预计", f"    reply: \"亲，{esc}预计").replace("为准哦～\n", "为准哦～\"\n")
+            .replace("    title: 发货时间\n", f"    title: \"发货{esc}时间\"\n"))
+    b = write(mini_bank, book=book)
+    found = [f for f in lint_bank(b, RULES) if f.rule == "hygiene.control_char"]
+    assert {(f.field, f.start, f.line) for f in found} == {("reply", 2, 12), ("title", 2, 7)}
+    ch = b.books[0].book.phrases[0].title[2]
+    assert all(f"U+{ord(ch):04X}" in f.message for f in found)
+
+
+def test_control_character_in_a_variable(mini_bank):
+    b = write(mini_bank, MINI_MANIFEST.replace("  ship_window: 3天", "  ship_window: \"3\\u202e天\""))
+    found = [f for f in lint_bank(b, RULES) if f.rule == "hygiene.control_char"]
+    assert [(f.path.endswith("bank.yaml"), f.field) for f in found] == [(True, "vars.ship_window")]
+
+
+# --- kb check: the same checks as kb lint ----------------------------------------------------
+
+
+@pytest.mark.parametrize("text,rule", [
+    ("=HYPERLINK(\"http://x\")", "hygiene.formula_injection"),
+    ("亲，\u202e好的", "hygiene.control_char"),
+    ("亲，\x1b[31m好的", "hygiene.control_char"),
+])
+def test_check_runs_text_hygiene(runner, text, rule):
+    r = runner.invoke(cli, ["check", "--format", "json", text])
+    assert r.exit_code == 1 and rule in [f["rule"] for f in json.loads(r.stdout)]
+
+
+def test_check_jsonl_runs_hygiene(runner):
+    r = runner.invoke(cli, ["check", "--jsonl"], input="+1 好的\n亲，好的\n")
+    out = [json.loads(x) for x in r.output.splitlines()]
+    assert [f["rule"] for f in out[0]["findings"]] == ["hygiene.formula_injection"]
+    assert out[1]["findings"] == [] and r.exit_code == 1
+
+
+# --- kb validate: campaign variables ---------------------------------------------------------
+
+
+def test_validate_campaign_variable_typo_did_you_mean(runner, mini_bank):
+    write(mini_bank, MINI_MANIFEST.replace("      ship_window: 7天", "      ship_windw: 7天"))
+    r = runner.invoke(cli, ["--bank", str(mini_bank), "validate"])
+    assert r.exit_code == 1
+    assert "bank.yaml:11:7: campaign double11: variable 'ship_windw' is not defined in the base vars; " \
+           "did you mean 'ship_window'?" in r.output
+
+
+# --- output formats --------------------------------------------------------------------------
+
+
+def test_github_annotation_cannot_be_forged():
+    forged = "x\n::error file=README.md,line=1::forged"
+    f = Finding(rule="offplatform", severity="error", start=0, end=1, message=f"variable {forged}",
+                path="a\nb.yaml", line=1, col=1, phrase_id=forged, campaign=forged)
+    out = format_github([f])
+    assert len(out.splitlines()) == 1 and out.startswith("::error file=a%0Ab.yaml,line=1,col=1,title=offplatform::")
+    assert "%0A::error file=README.md" in out
+
+
+def _finding(**kw):
+    base = dict(rule="offplatform", severity="error", start=0, end=2, message="m", excerpt="微信",
+                path="p.yaml", line=3, col=5, phrase_id="a.b", field="reply")
+    return Finding(**{**base, **kw})
+
+
+def test_sarif_fingerprints_stable_and_distinct():
+    def fp(f):
+        return sarif([f], RULES)["runs"][0]["results"][0]["partialFingerprints"]["phraseId/v1"]
+
+    a = fp(_finding())
+    assert a == fp(_finding(line=30, col=1))  # moved in the file: same finding
+    others = [fp(_finding(phrase_id="a.c")), fp(_finding(rule="promise.outcome")), fp(_finding(field="flow.1.reply")),
+              fp(_finding(campaign="double11")), fp(_finding(excerpt="vx"))]
+    assert len({a, *others}) == 6
+
+
+def test_sarif_rules_include_every_hygiene_check_with_its_configured_level(tmp_path):
+    cfg = tmp_path / "kb-lint.yaml"
+    cfg.write_text("severity: {hygiene.too_long: error}\n", encoding="utf-8")
+    rules = load_rules(cfg)
+    driver = sarif([], rules)["runs"][0]["tool"]["driver"]["rules"]
+    levels = {r["id"]: r["defaultConfiguration"]["level"] for r in driver}
+    assert levels["hygiene.too_long"] == "error" and levels["hygiene.control_char"] == "error"
+    assert levels["lint.unused_suppression"] == "warning"
+
+
+def test_hygiene_severity_override_and_disable(runner, mini_bank):
+    (mini_bank / "kb-lint.yaml").write_text("options: {max_reply_chars: 10}\nseverity: {hygiene.too_long: error}\n",
+                                            encoding="utf-8")
+    r, found = lint_json(runner, mini_bank)
+    assert [(f["rule"], f["severity"]) for f in found] == [("hygiene.too_long", "error")] and r.exit_code == 1
+    (mini_bank / "kb-lint.yaml").write_text("options: {max_reply_chars: 10}\ndisable: [hygiene]\n", encoding="utf-8")
+    r, found = lint_json(runner, mini_bank)
+    assert found == [] and r.exit_code == 0
+
+
+# --- safety and speed ------------------------------------------------------------------------
+
+
+def test_team_regex_is_linear_time_re2(tmp_path):
+    cfg = tmp_path / "kb-lint.yaml"
+    cfg.write_text("rules:\n  - {id: team.qin, kind: regex, pattern: '(亲+)+$', message: m,"
+                   " examples: {fail: [亲], pass: [好]}}\n", encoding="utf-8")
+    rules = load_rules(cfg)
+    rule = rules.get("team.qin")
+    assert type(rule.pattern).__module__.startswith("re2")
+    # a backtracking engine takes minutes on this (exponential in the run of 亲 before the x)
+    assert [f.rule for f in lint_text("亲" * 5000 + "x", rules, hygiene=False)] == []
+    assert [f.rule for f in lint_text("亲亲", rules, hygiene=False)] == ["team.qin"]
+
+
+def test_team_regex_with_lookbehind_is_a_clear_error(tmp_path):
+    cfg = tmp_path / "kb-lint.yaml"
+    cfg.write_text("rules:\n  - {id: team.x, kind: regex, pattern: '(?<!不)包邮', message: m}\n", encoding="utf-8")
+    with pytest.raises(KbError, match="RE2 syntax"):
+        load_rules(cfg)
+
+
+def test_each_pattern_scans_the_text_once():
+    """Cost is linear in the text: every pattern runs over it once, however many hits it has."""
+    calls: dict[int, int] = {}
+
+    class Counting:
+        def __init__(self, p):
+            self.p = p
+
+        def finditer(self, s, *a):
+            calls[id(self)] = calls.get(id(self), 0) + 1
+            return self.p.finditer(s, *a)
+
+        def __getattr__(self, name):
+            return getattr(self.p, name)
+
+    rules = load_rules()
+    for r in rules.rules:
+        for k, v in list(vars(r).items()):
+            if hasattr(v, "finditer"):
+                setattr(r, k, Counting(v))
+            elif isinstance(v, list) and v and hasattr(v[0], "finditer"):
+                setattr(r, k, [Counting(p) for p in v])
+    text = "亲，今天保证发货，加我微信，全网最低价，好评返现5元，赔您50元，" * 300
+    found = lint_text(text, rules, hygiene=False)
+    assert len(found) > 1000
+    assert calls and max(calls.values()) == 1
