@@ -582,11 +582,14 @@ def diff(ctx: click.Context, old: str, new: str | None, fmt: str) -> None:
 @click.option("--config", type=click.Path(dir_okay=False), help="Lint configuration file.")
 @click.pass_context
 def review(ctx: click.Context, base: str, head: str | None, fmt: str, config: str | None) -> None:
-    """Everything a phrasebook pull request check needs, in one report.
+    """Everything a phrasebook pull request changes for buyers, in one report.
 
     \b
-    Semantic diff, version discipline per book, lint of changed phrases (new vs
-    pre-existing), retrieval regressions on phrasebank/tests.yaml, a verdict.
+    Semantic diff; bank.yaml variable and campaign changes with the lint of every
+    reply rendered with the new values; lint: allow suppressions added, changed or
+    removed (blocking without a reason); version discipline per book; lint of
+    changed phrases (new vs pre-existing); retrieval regressions on tests.yaml; a
+    verdict. A base without a bank (the pull request adding it) is all-new.
     Exit 0 mergeable, 1 blocking problems, 2 usage (e.g. base not fetched).
     Examples:
       kb review --base origin/main --format markdown > review.md
@@ -609,6 +612,8 @@ def bump(ctx: click.Context, book: str, level: str, changelog: str | None) -> No
     """Raise a book's version in place (comments and key order kept).
 
     \b
+    Runs under a lock on the bank folder (concurrent bumps all count); a book
+    that does not load is refused with file:line:col and left untouched.
     Examples:
       kb bump shipping minor
       kb bump shipping patch --changelog "催发货话术更温和"
