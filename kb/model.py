@@ -14,9 +14,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 SCHEMA_VERSION = 1
-ID_RE = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)*$")
-SHORTCUT_RE = re.compile(r"^[a-z][a-z0-9]*$")
-SEMVER_RE = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
+ID_RE = re.compile(r"[a-z0-9_]+(\.[a-z0-9_]+)*\Z")  # \Z: a trailing newline never passes
+SHORTCUT_RE = re.compile(r"[a-z][a-z0-9]*\Z")
+SEMVER_RE = re.compile(r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)\Z")
 
 
 @dataclass(frozen=True)
@@ -68,16 +68,16 @@ class Phrase(_Strict):
     @field_validator("id")
     @classmethod
     def _id_ok(cls, v: str) -> str:
-        if not ID_RE.match(v):
-            raise ValueError(f"id '{v}' must be dotted lower-case words: [a-z0-9_] separated by '.'")
+        if not ID_RE.fullmatch(v):
+            raise ValueError(f"id {v!r} must be dotted lower-case words: [a-z0-9_] separated by '.'")
         return v
 
     @field_validator("shortcut")
     @classmethod
     def _shortcut_ok(cls, v: str | None) -> str | None:
-        if v is not None and not SHORTCUT_RE.match(v):
+        if v is not None and not SHORTCUT_RE.fullmatch(v):
             raise ValueError(
-                f"shortcut '{v}' must be lower-case letters/digits starting with a letter (e.g. fhsj)"
+                f"shortcut {v!r} must be lower-case letters/digits starting with a letter (e.g. fhsj)"
             )
         return v
 
@@ -133,8 +133,8 @@ class Book(_Strict):
     @field_validator("version")
     @classmethod
     def _semver(cls, v: str) -> str:
-        if not SEMVER_RE.match(v):
-            raise ValueError(f"version '{v}' is not semver MAJOR.MINOR.PATCH (e.g. 1.0.0)")
+        if not SEMVER_RE.fullmatch(v):
+            raise ValueError(f"version {v!r} is not semver MAJOR.MINOR.PATCH (e.g. 1.0.0)")
         return v
 
 
@@ -166,6 +166,7 @@ class Manifest(_Strict):
     description: str = ""
     vars: dict[str, str] = Field(default_factory=dict)
     campaigns: dict[str, Campaign] = Field(default_factory=dict)
+    log: bool = False  # opt-in local usage log (kb learn); off unless the bank says so
 
     @field_validator("schema_")
     @classmethod

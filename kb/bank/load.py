@@ -23,7 +23,8 @@ from ..model import (
     nearest_loc,
 )
 from ..template import TemplateError, template_vars
-from .files import MANIFEST, book_files, display_path, find_bank
+from .chars import describe
+from .files import MANIFEST, FileProblem, book_files, display_path, find_bank, read_file
 from .yamlio import YamlProblem, load_document
 
 __all__ = ["MANIFEST", "book_files", "display_path", "find_bank", "load_bank", "open_bank"]
@@ -88,9 +89,9 @@ def _describe(err: dict[str, Any], base: tuple, top: type[BaseModel]) -> tuple[t
 
 def _read(path: Path, display: str, problems: list[Problem]) -> tuple[Any, dict]:
     try:
-        data = path.read_bytes()
-    except OSError as e:
-        problems.append(Problem(display, 1, 1, f"cannot read: {e.strerror}"))
+        data = read_file(path)
+    except FileProblem as e:
+        problems.append(Problem(display, 1, 1, e.message))
         return None, {}
     try:
         return load_document(data)
@@ -125,6 +126,12 @@ def load_manifest(root: Path, problems: list[Problem]) -> tuple[Manifest | None,
             template_vars(value)
         except TemplateError as e:
             problems.append(Problem(display, *nearest_loc(locs, ("vars", name)), f"variable {name}: {e}"))
+    texts = [(("vars", k), v, f"variable {k}") for k, v in m.vars.items()]
+    for c, camp in m.campaigns.items():
+        texts.append((("campaigns", c, "title"), camp.title, f"campaign {c} title"))
+        texts += [(("campaigns", c, "vars", k), v, f"variable {c}.{k}") for k, v in camp.vars.items()]
+    for path, value, what in texts:
+        problems.extend(Problem(display, *nearest_loc(locs, path), msg) for msg in describe(value, what))
     for c, camp in m.campaigns.items():  # a campaign value for a variable the base does not define
         for k in camp.vars:
             if k not in m.vars:
@@ -136,7 +143,27 @@ def load_manifest(root: Path, problems: list[Problem]) -> tuple[Manifest | None,
     return m, display
 
 
+MAX_MESSAGE = 300  # characters of a problem message: a value quoted in it is cut, never printed whole
+
+
+def _clip(problems: list[Problem], start: int = 0) -> None:
+    for p in problems[start:]:
+        if len(p.message) > MAX_MESSAGE:
+            p.message = p.message[: MAX_MESSAGE - 1] + "…"
+        if p.phrase_id is not None and len(p.phrase_id) > 80:
+            p.phrase_id = p.phrase_id[:79] + "…"
+
+
 def load_book(path: Path, problems: list[Problem]) -> BookFile | None:
+    """One book, validated; its problems appended to problems. None when it cannot be used at all."""
+    start = len(problems)
+    try:
+        return _load_book(path, problems)
+    finally:
+        _clip(problems, start)
+
+
+def _load_book(path: Path, problems: list[Problem]) -> BookFile | None:
     display = display_path(path)
     raw, locs = _read(path, display, problems)
     if raw is None:
@@ -207,20 +234,56 @@ def _norm_question(q: str) -> str:
 
 
 def load_bank(root: Path | str | None = None) -> tuple[Bank | None, list[Problem]]:
-    """Load and validate a bank. Returns (bank or None, every problem found)."""
+    """Load and validate a bank. Returns (bank, every problem found): the bank holds every book that
+    loads (a broken book is left out, with its problems), and is None only when bank.yaml itself
+    cannot be used."""
     root = Path(root) if root is not None else find_bank()
     problems: list[Problem] = []
     if not (root / MANIFEST).is_file():
         return None, [Problem(display_path(root / MANIFEST), 1, 1, "no bank.yaml: not a kb bank")]
     manifest, mdisplay = load_manifest(root, problems)
-    books = [b for p in book_files(root) if (b := load_book(p, problems)) is not None]
+    try:
+        paths = book_files(root)
+    except KbError as e:
+        problems.append(Problem(display_path(root), 1, 1, e.message))
+        paths = []
+    books = [b for p in paths if (b := load_book(p, problems)) is not None]
     if manifest is None:
+        _clip(problems)
         return None, problems
     bank = Bank(root=root, manifest=manifest, books=books, manifest_display=mdisplay)
     problems.extend(cross_check(bank))
     if not bank.books and not any(p.path != mdisplay for p in problems):
         problems.append(Problem(mdisplay, 1, 1, "the bank has no phrasebooks: add a <name>.yaml beside bank.yaml"))
+    _clip(problems)
     return bank, problems
+
+
+def text_problems(bank: Bank) -> list[Problem]:
+    """Control, bidi and zero-width characters in any text of the books, with their position
+    (bank.yaml's are checked by load_manifest)."""
+    out: list[Problem] = []
+
+    def check(display: str, loc: tuple[int, int], text: object, what: str, pid: str | None = None) -> None:
+        if isinstance(text, str):
+            out.extend(Problem(display, *loc, msg, pid) for msg in describe(text, what))
+
+    for bf in bank.books:
+        check(bf.display, bf.loc("title"), bf.book.title, "book title")
+        check(bf.display, bf.loc("description"), bf.book.description, "description")
+    for bf, i, p in bank.phrases():
+        check(bf.display, bf.phrase_loc(i, "title"), p.title, "title", p.id)
+        check(bf.display, bf.phrase_loc(i, "group"), p.group, "group", p.id)
+        for qi, q in enumerate(p.questions):
+            check(bf.display, bf.phrase_loc(i, "questions", qi), q, f"question {qi + 1}", p.id)
+        for st in p.steps():
+            if st.name is not None:
+                check(bf.display, bf.phrase_loc(i, *st.key[:-1], "step"), st.name, f"{st.field[:-6]} step name",
+                      p.id)
+            check(bf.display, bf.phrase_loc(i, *st.key), st.text, st.field, p.id)
+        for ti, tag in enumerate(p.tags):
+            check(bf.display, bf.phrase_loc(i, "tags", ti), tag, f"tag {ti + 1}", p.id)
+    return out
 
 
 def cross_check(bank: Bank) -> list[Problem]:
@@ -269,6 +332,7 @@ def cross_check(bank: Bank) -> list[Problem]:
                     hint = f"; did you mean {{{close[0]}}}?" if close else "; define it under vars: in bank.yaml"
                     out.append(Problem(bf.display, *bf.phrase_loc(i, *keys),
                                        f"variable {{{name}}} is not defined in bank.yaml{hint}", p.id))
+    out.extend(text_problems(bank))
     return out
 
 

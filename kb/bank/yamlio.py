@@ -6,16 +6,14 @@ values from it itself, so that
   * every value keeps its line and column,
   * aliases are bounded (a billion-laughs document is refused, not expanded),
   * duplicate keys are errors.
-Writing keeps comments and key order: ruamel.yaml round-trip mode, then an atomic
-temp-file-and-rename in the same folder.
+  * the total size of what aliases expand to is bounded (a long text aliased thousands of
+    times is refused before it is built).
+Writing (round trip, atomic, never damaging): kb/bank/write.py.
 """
 
 from __future__ import annotations
 
 import io
-import os
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
@@ -23,12 +21,12 @@ from ruamel.yaml.constructor import SafeConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from ..errors import KbError
 from ..model import Loc
+from .files import MAX_FILE_BYTES, too_large
 
-MAX_FILE_BYTES = 4 * 1024 * 1024
 MAX_NODES = 500_000  # values built from one document, aliases counted each time they are used
-MAX_ALIAS_EXPANSIONS = 10_000  # a list or mapping built again through an alias
+MAX_ALIAS_EXPANSIONS = 10_000  # a value built again through an alias
+MAX_ALIAS_CHARS = 1_000_000  # characters of text built again through aliases, in total
 MAX_DEPTH = 64
 
 _CORE = "tag:yaml.org,2002:"
@@ -46,10 +44,7 @@ class YamlProblem(Exception):
 def check_text(data: bytes) -> str:
     """Decode a YAML file's bytes, refusing what kb will not read. Raises YamlProblem."""
     if len(data) > MAX_FILE_BYTES:
-        raise YamlProblem(
-            f"file is too large ({len(data) / 1048576:.1f} MB; the limit is "
-            f"{MAX_FILE_BYTES // 1048576} MB per book: split it into several books)"
-        )
+        raise YamlProblem(too_large(len(data), MAX_FILE_BYTES))
     if data.startswith(b"\xef\xbb\xbf"):
         raise YamlProblem("file starts with a byte-order mark (BOM): save it as UTF-8 without BOM")
     try:
@@ -79,7 +74,9 @@ class _Builder:
         self.locs: dict[tuple, Loc] = {}
         self.count = 0
         self.expansions = 0
+        self.alias_chars = 0
         self._seen: set[int] = set()
+        self._size: dict[int, int] = {}
         self._scalars = constructor
 
     def build(self, node: Node, path: tuple, depth: int = 0, active: frozenset = frozenset()) -> Any:
@@ -95,20 +92,26 @@ class _Builder:
             raise YamlProblem("recursive alias: an anchor refers to itself", *_mark(node))
         self.locs.setdefault(path, _mark(node))
         tag = node.tag if isinstance(node.tag, str) else getattr(node.tag, "value", str(node.tag))
+        if id(node) in self._seen:  # built again through an alias
+            self.expansions += 1
+            self.alias_chars += self._chars(node)
+            if self.expansions > MAX_ALIAS_EXPANSIONS:
+                raise YamlProblem(
+                    "too many alias expansions (a 'billion laughs' document?): write values out", *_mark(node)
+                )
+            if self.alias_chars > MAX_ALIAS_CHARS:
+                raise YamlProblem(
+                    f"too many alias expansions: aliases repeat more than {MAX_ALIAS_CHARS:,} characters of "
+                    "text in total (a long value aliased over and over?): write the values out", *_mark(node)
+                )
+        self._seen.add(id(node))
         if isinstance(node, ScalarNode):
             if tag not in _SCALAR_TAGS:
                 raise YamlProblem(f"tag '{tag}' is not allowed: phrasebooks hold plain values only", *_mark(node))
             try:
                 return self._scalars.construct_object(node, deep=True)
             except (YAMLError, ValueError, TypeError, OverflowError) as e:
-                raise YamlProblem(f"bad value {node.value!r}: {e}", *_mark(node)) from None
-        if id(node) in self._seen:
-            self.expansions += 1
-            if self.expansions > MAX_ALIAS_EXPANSIONS:
-                raise YamlProblem(
-                    "too many alias expansions (a 'billion laughs' document?): write values out", *_mark(node)
-                )
-        self._seen.add(id(node))
+                raise YamlProblem(f"bad value {_short(node.value)}: {e}", *_mark(node)) from None
         active = active | {id(node)}
         if isinstance(node, SequenceNode):
             if tag != f"{_CORE}seq":
@@ -133,6 +136,36 @@ class _Builder:
                 out[key] = self.build(vnode, path + (key,), depth + 1, active)
             return out
         raise YamlProblem("unsupported YAML node", *_mark(node))
+
+
+    def _chars(self, node: Node) -> int:
+        """Characters of text in the value a node builds (memoized; iterative, so neither deep nor
+        recursive documents can exhaust the stack)."""
+        memo = self._size
+        stack: list[tuple[Node, bool]] = [(node, False)]
+        open_: set[int] = set()
+        while stack:
+            n, done = stack.pop()
+            k = id(n)
+            if k in memo:
+                continue
+            if isinstance(n, ScalarNode):
+                memo[k] = len(n.value) if isinstance(n.value, str) else 0
+                continue
+            kids = [c for pair in n.value for c in pair] if isinstance(n, MappingNode) else list(n.value)
+            if done:
+                open_.discard(k)
+                memo[k] = sum(memo.get(id(c), 0) for c in kids)
+            elif k not in open_:  # a node already open is a recursive alias: build() refuses it
+                open_.add(k)
+                stack.append((n, True))
+                stack.extend((c, False) for c in kids)
+        return memo.get(id(node), 0)
+
+
+def _short(value: object, n: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= n else text[: n - 1] + "…"
 
 
 def _mark(node: Node) -> Loc:
@@ -167,60 +200,6 @@ def load_document(data: bytes) -> tuple[Any, dict[tuple, Loc]]:
     return value, b.locs
 
 
-# --- round-trip editing -----------------------------------------------------------------
+# --- round-trip editing: kb/bank/write.py (kept importable from here) ------------------------
 
-
-def rt_yaml() -> YAML:
-    y = YAML(typ="rt")
-    y.preserve_quotes = True
-    y.width = 4096
-    y.indent(mapping=2, sequence=4, offset=2)
-    y.allow_unicode = True
-    return y
-
-
-def rt_load(path: Path) -> Any:
-    return rt_yaml().load(path.read_text(encoding="utf-8"))
-
-
-def rt_dump(data: Any) -> str:
-    buf = io.StringIO()
-    rt_yaml().dump(data, buf)
-    return buf.getvalue()
-
-
-def atomic_write(path: Path, data: str | bytes, *, force: bool = True) -> None:
-    """Write via a temp file in the same folder and rename it over the target.
-
-    With force=False an existing file is refused (KbError) and never replaced.
-    """
-    path = Path(path)
-    if not force and path.exists():
-        raise KbError(f"{path} exists: pass --force to replace it")
-    raw = data.encode("utf-8") if isinstance(data, str) else data
-    folder = path.parent if str(path.parent) else Path(".")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    except OSError as e:
-        raise KbError(f"cannot write {path}: {e.strerror}") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(raw)
-            f.flush()
-            os.fsync(f.fileno())
-        if not force:
-            # refuse to clobber a file that appeared meanwhile: link fails if the target exists
-            try:
-                os.link(tmp, path)
-            except FileExistsError:
-                raise KbError(f"{path} exists: pass --force to replace it") from None
-            except OSError:
-                os.replace(tmp, path)
-            else:
-                os.unlink(tmp)
-        else:
-            os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+from .write import atomic_write, rt_dump, rt_load, rt_yaml  # noqa: E402,F401
