@@ -102,11 +102,15 @@ def lint_reply(text: str, ruleset: RuleSet, variants: list[tuple[str | None, dic
     out: list[tuple[Finding, int, int]] = []
     seen: set[tuple] = set()
     content = {r.id for r in ruleset.rules} | _VAR_CHECKED
+    done: set[str] = set()
     for campaign, values in variants:
         try:
             rendered, src, var_of = render_map(text, values)
         except TemplateError:
             rendered, src, var_of = text, list(range(len(text))), [None] * len(text)
+        if rendered in done:
+            continue  # this campaign changes nothing in this reply
+        done.add(rendered)
         for f in lint_text(rendered, ruleset):
             span = range(f.start, max(f.end, f.start + 1))
             names = sorted({v for i in span if i < len(var_of) and (v := var_of[i]) is not None})

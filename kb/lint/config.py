@@ -79,8 +79,10 @@ def parse_defs(raw: Any, where: str, inherited: dict[str, str] | None = None) ->
 
 def compile_trusted(pattern: Any, where: str, defs: dict[str, str] | None = None) -> Pattern:
     """A pattern of kb's own pack (Python re)."""
+    from .prefilter import with_prefilter
+
     try:
-        return re.compile(_need_pattern(pattern, where, defs))
+        return re.compile(with_prefilter(_need_pattern(pattern, where, defs)))
     except re.error as e:
         raise KbError(f"{where}: bad regular expression: {e}") from None
 
@@ -108,7 +110,9 @@ def compile_safe(pattern: Any, where: str, defs: dict[str, str] | None = None) -
 
 
 def _literal_trusted(words: list[str]) -> Pattern:
-    return re.compile("|".join(re.escape(w) for w in words))
+    from .prefilter import with_prefilter
+
+    return re.compile(with_prefilter("|".join(re.escape(w) for w in words)))
 
 
 def _literal_safe(words: list[str]) -> Pattern:

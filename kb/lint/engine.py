@@ -78,20 +78,30 @@ def _norm_char(ch: str) -> str:
     return "".join(out)
 
 
+_CHAR_CACHE: dict[str, str] = {}
+
+
+def _remember(ch: str) -> str:
+    """_norm_char, cached; a squeezed character is "\\0" so that every entry is truthy."""
+    n = _norm_char(ch) or "\0"
+    if len(_CHAR_CACHE) < 100_000:
+        _CHAR_CACHE[ch] = n
+    return n
+
+
 def normalize_for_lint(text: str) -> tuple[str, list[int]]:
     """(normalized text, offset map): norm[i] came from text[offsets[i]]."""
     text = text.encode("utf-8", "replace").decode("utf-8")
-    chars: list[str] = []
-    offsets: list[int] = []
-    for i, ch in enumerate(text):
-        n = _norm_char(ch)
-        if n:
-            chars.append(n)
-            if len(n) == 1:
-                offsets.append(i)
-            else:
+    mapped = [_CHAR_CACHE.get(ch) or _remember(ch) for ch in text]
+    norm = "".join(mapped)
+    if len(norm) == len(text) and "\0" not in norm:  # no character squeezed out or expanded
+        offsets = list(range(len(text)))
+    else:
+        offsets = []
+        for i, n in enumerate(mapped):
+            if n != "\0":
                 offsets.extend([i] * len(n))
-    norm = "".join(chars)
+        norm = "".join(n for n in mapped if n != "\0")
     if not norm.isascii():
         conv = _t2s().convert(norm)
         if len(conv) == len(norm):  # t2s is character for character for almost all text

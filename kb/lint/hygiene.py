@@ -67,6 +67,8 @@ def _char_name(ch: str) -> str:
          "forge what the buyer or the agent sees",
          "delete it (retype the text around it)", (REPLY, TITLE, GROUP, VAR))
 def _control(text: str, options: dict) -> Iterable[Hit]:
+    if text.replace("\n", "").replace("\t", "").replace(" ", "").isprintable():
+        return  # fast path: str.isprintable() is False for every Cc, Cf, Zl and Zp character
     for i, ch in enumerate(text):
         if ch in "\n\t":
             continue

@@ -1,0 +1,116 @@
+"""Lint performance figures: throughput over the bundled bank and a 10k-phrase synthetic bank (every reply
+rendered for the base variables and each campaign, plus bank.yaml and titles), lint_text throughput, the time
+for one 1 MB reply, and a team's catastrophic regex under RE2.
+
+    .venv/bin/python scripts/bench_lint.py
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+FILLERS = ["亲，", "您好，", "好的呢，", "感谢您的耐心～", "这边帮您看一下，", "抱歉让您久等了，"]
+
+
+def synthetic_bank(n: int, seed: int = 7):
+    """A bank of n phrases made from the bundled replies, each with a different opening."""
+    from kb.bank.load import load_bank
+    from kb.model import Bank, Book, BookFile
+
+    base, _ = load_bank(ROOT / "phrasebank")
+    rnd = random.Random(seed)
+    src = [p for _, _, p in base.phrases()]
+    phrases = []
+    for i in range(n):
+        p = src[i % len(src)]
+        steps = p.model_copy(update={"id": f"gen.p{i}", "shortcut": f"g{i}", "lint": None})
+        if steps.reply is not None:
+            steps = steps.model_copy(update={"reply": rnd.choice(FILLERS) + steps.reply})
+        phrases.append(steps)
+    book = Book.model_construct(schema_=1, name="gen", version="1.0.0", title="生成", description="", phrases=phrases)
+    return Bank(root=ROOT / "phrasebank", manifest=base.manifest,
+                books=[BookFile(book=book, path=ROOT / "gen.yaml", display="gen.yaml")])
+
+
+def _replies(bank) -> int:
+    return sum(len(p.steps()) for _, _, p in bank.phrases())
+
+
+def bank_throughput(label: str, bank, rules) -> None:
+    from kb.lint import lint_bank
+
+    n = _replies(bank)
+    variants = 1 + len(bank.manifest.campaigns)
+    t = time.perf_counter()
+    found = lint_bank(bank, rules)
+    dt = time.perf_counter() - t
+    print(f"lint_bank {label}: {n} replies x {variants} variants (base + campaigns) in {dt:.2f} s = "
+          f"{n / dt:,.0f} replies/s ({len(found)} findings)", flush=True)
+
+
+def text_throughput(bank, rules) -> None:
+    from kb.lint import lint_text
+
+    texts = [s.text for _, _, p in bank.phrases() for s in p.steps()]
+    t = time.perf_counter()
+    for x in texts:
+        lint_text(x, rules)
+    dt = time.perf_counter() - t
+    print(f"lint_text: {len(texts)} replies in {dt:.2f} s = {len(texts) / dt:,.0f} replies/s", flush=True)
+
+
+def one_megabyte(rules) -> None:
+    from kb.lint import lint_text
+
+    unit = "亲，大促期间订单较多，我们今天保证发货，加我微信 abc123，全网最低价，好评返现5元～"
+    text = unit * (1_000_000 // len(unit.encode("utf-8")) + 1)
+    t = time.perf_counter()
+    found = lint_text(text, rules)
+    dt = time.perf_counter() - t
+    print(f"1 MB reply ({len(text.encode('utf-8')):,} bytes, {len(found):,} findings): {dt:.2f} s", flush=True)
+    plain = "亲" * 350_000
+    t = time.perf_counter()
+    lint_text(plain, rules)
+    print(f"1 MB reply with no punctuation (one clause): {time.perf_counter() - t:.2f} s", flush=True)
+
+
+def team_regex() -> None:
+    import tempfile
+
+    from kb.lint import lint_text, load_rules
+
+    with tempfile.TemporaryDirectory() as d:
+        cfg = Path(d) / "kb-lint.yaml"
+        cfg.write_text("extends: none\nrules:\n  - {id: team.qin, kind: regex, pattern: '(亲+)+$', message: m}\n",
+                       encoding="utf-8")
+        rules = load_rules(cfg)
+    text = "亲" * 100_000 + "x"
+    t = time.perf_counter()
+    lint_text(text, rules, hygiene=False)
+    print(f"team regex (亲+)+$ on 100,001 characters (RE2): {time.perf_counter() - t:.3f} s", flush=True)
+
+
+def main() -> None:
+    from kb.bank.load import load_bank
+    from kb.lint import load_rules
+
+    t = time.perf_counter()
+    rules = load_rules()
+    print(f"rule pack load: {time.perf_counter() - t:.2f} s ({len(rules.rules)} rules)", flush=True)
+    bundled, _ = load_bank(ROOT / "phrasebank")
+    bank_throughput("bundled bank", bundled, rules)
+    big = synthetic_bank(10_000)
+    bank_throughput("10k synthetic phrases", big, rules)
+    text_throughput(big, rules)
+    one_megabyte(rules)
+    team_regex()
+
+
+if __name__ == "__main__":
+    main()
