@@ -226,3 +226,49 @@ def test_each_pattern_scans_the_text_once():
     found = lint_text(text, rules, hygiene=False)
     assert len(found) > 1000
     assert calls and max(calls.values()) == 1
+
+
+def test_team_rule_examples_are_checked(tmp_path):
+    cfg = tmp_path / "kb-lint.yaml"
+    cfg.write_text("rules:\n  - {id: team.sf, kind: terms, terms: [顺丰], message: m,"
+                   " examples: {fail: [发中通], pass: []}}\n", encoding="utf-8")
+    with pytest.raises(KbError, match="fail example '发中通' is not flagged"):
+        load_rules(cfg)
+
+
+def test_readme_lint_config_example_works(tmp_path):
+    from pathlib import Path
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("`kb-lint.yaml` at the bank root"):]
+    start = section.index("```yaml\n") + 8
+    block = section[start:section.index("\n```", start)]
+    cfg = tmp_path / "kb-lint.yaml"
+    cfg.write_text(block, encoding="utf-8")
+    rules = load_rules(cfg)
+    assert [f.rule for f in lint_text("给您发顺丰", rules)] == ["team.no_sf"]
+    assert lint_text("我们不发顺丰", rules) == [] and rules.get("service.refusal") is None
+
+
+def test_prefilter_keeps_every_match():
+    import re
+
+    from kb.lint.config import _need_pattern as expand
+    from kb.lint.config import default_defs
+    from kb.lint.prefilter import with_prefilter
+
+    texts = [t for r in RULES.rules for t in r.examples_fail + r.examples_pass]
+    from kb.lint.engine import normalize_for_lint
+
+    norms = [normalize_for_lint(t)[0] for t in texts]
+    for r in RULES.rules:
+        for key in ("pattern", "anchor"):
+            p = getattr(r, key, None)
+            if p is None:
+                continue
+            raw = re.compile(p.pattern[p.pattern.index("(?:") + 3:-1] if p.pattern.startswith("(?=[") else p.pattern)
+            assert p.pattern.startswith("(?=["), f"{r.id}.{key} has no prefilter"
+            for n in norms:
+                assert [m.span() for m in raw.finditer(n)] == [m.span() for m in p.finditer(n)]
+    assert with_prefilter("a|") == "a|" and with_prefilter(".x") == ".x"
+    assert expand("%{time}", "t", default_defs())

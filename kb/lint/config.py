@@ -215,6 +215,18 @@ def default_rules() -> tuple[Rule, ...]:
     return tuple(parse_pack(_default_pack(), "default rule pack", trusted=True))
 
 
+def check_examples(rule: Rule) -> None:
+    """A team's rule ships with examples that hold: each fail example flagged, no pass example flagged."""
+    from .engine import Text, normalize_for_lint
+
+    for text in rule.examples_fail:
+        if not rule.find(Text(normalize_for_lint(text)[0])):
+            raise KbError(f"{rule.source}: fail example {text!r} is not flagged by the rule")
+    for text in rule.examples_pass:
+        if rule.find(Text(normalize_for_lint(text)[0])):
+            raise KbError(f"{rule.source}: pass example {text!r} is flagged by the rule")
+
+
 def _copy(rule: Rule) -> Rule:
     return type(rule)(**{k: v for k, v in rule.__dict__.items()})
 
@@ -242,6 +254,7 @@ def load_rules(config: Path | str | None = None) -> RuleSet:
                             defs=default_defs())
         have = {r.id for r in rules}
         for r in custom:
+            check_examples(r)
             if r.id in have:
                 rules = [r if x.id == r.id else x for x in rules]
             else:
