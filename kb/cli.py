@@ -304,9 +304,12 @@ def _exit_for(findings, strict: bool) -> int:
 @click.option("--strict", is_flag=True, help="Also fail (exit 1) on warnings.")
 @click.pass_context
 def lint(ctx: click.Context, paths: tuple[str, ...], fmt: str, config: str | None, strict: bool) -> None:
-    """Catch forbidden promises and risky wording in the bank's replies.
+    """Catch forbidden promises and risky wording in everything a buyer can receive.
 
     \b
+    Replies are linted as rendered with the base variables and with every
+    campaign's (a finding only a campaign produces names it); bank.yaml
+    variables, titles and groups are linted too.
     Each finding: path:line:col: severity rule-id: message (suggestion).
     Exit 0 no errors, 1 errors (or warnings with --strict), 2 usage.
     Suppress per phrase with a reason:

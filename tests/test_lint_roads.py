@@ -272,3 +272,9 @@ def test_prefilter_keeps_every_match():
                 assert [m.span() for m in raw.finditer(n)] == [m.span() for m in p.finditer(n)]
     assert with_prefilter("a|") == "a|" and with_prefilter(".x") == ".x"
     assert expand("%{time}", "t", default_defs())
+
+
+def test_text_output_shows_invisible_characters_escaped(runner, mini_bank):
+    write(mini_bank, book=MINI_BOOK.replace("    title: 发货时间\n", "    title: \"发货\\u202e时间\"\n"))
+    r = runner.invoke(cli, ["--bank", str(mini_bank), "lint"])
+    assert "\u202e" not in r.output and "«\\u202e»" in r.output

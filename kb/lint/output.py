@@ -16,13 +16,20 @@ def _where(f: Finding) -> str:
     return f"<text>:1:{f.start + 1}"
 
 
+def _visible(s: str) -> str:
+    """s with control, bidi and invisible characters shown as \\uXXXX, so a terminal shows it as it is."""
+    if s.isprintable():
+        return s
+    return "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in s)
+
+
 def format_text(findings: list[Finding]) -> str:
     lines = []
     for f in findings:
         who = f" [{f.phrase_id}]" if f.phrase_id else ""
         who += f" [campaign {f.campaign}]" if f.campaign else ""
         sug = f" ({f.suggestion})" if f.suggestion else ""
-        exc = f" «{f.excerpt}»" if f.excerpt else ""
+        exc = f" «{_visible(f.excerpt)}»" if f.excerpt else ""
         lines.append(f"{_where(f)}: {f.severity} {f.rule}:{who} {f.message}{exc}{sug}")
     return "\n".join(lines)
 
