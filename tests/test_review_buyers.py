@@ -265,6 +265,18 @@ def test_changed_and_removed_suppressions_are_listed(runner, shop):
     assert [(s["id"], s["kind"]) for s in data["suppressions"]] == [("promo.lowest", "removed")]
 
 
+def test_lint_configuration_change_is_shown(runner, shop):
+    (shop / "kb-lint.yaml").write_text("extends: default\n", encoding="utf-8")
+    git(shop.parent, "add", "-A")
+    git(shop.parent, "commit", "-qm", "lint config")
+    edit(shop / "kb-lint.yaml", "extends: default\n", "extends: default\ndisable: [promise.ship_date]\n")
+    r = review(runner, shop)
+    assert "== Lint configuration (kb-lint.yaml) changed ==" in r.output and "  +disable: [promise.ship_date]" in r.output
+    r = review(runner, shop, "--format", "github")
+    assert "::warning title=kb review%3A lint configuration::kb-lint.yaml changed" in r.output
+    assert "%0A+disable: [promise.ship_date]" in r.output
+
+
 # --- git: non-ASCII names, a base without a bank, a bank at the top of the repository ---------
 
 

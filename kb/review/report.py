@@ -113,6 +113,9 @@ def _github(r: Review) -> str:
         if s.kind == "removed" or s.has_reason:
             out.append(gh_command("notice", f"{s.id}: lint suppression {s.kind}: {_sup(s.old)} → {_sup(s.new)}",
                                   "kb review: suppression", s.path, s.line))
+    if r.lint_config_diff:
+        out.append(gh_command("warning", "kb-lint.yaml changed (what lint lets through):\n"
+                              + "\n".join(r.lint_config_diff[2:]), "kb review: lint configuration"))
     out.append(gh_command("notice", verdict(r)))
     return "\n".join(out)
 
