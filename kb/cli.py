@@ -669,10 +669,12 @@ def init(folder: str, name: str | None, kb_source: str | None, force: bool) -> N
     Writes bank.yaml (variables, one campaign with dates and aliases), example.yaml
     (one book), tests.yaml (search cases), kb-lint.yaml, .github/workflows/phrasebank.yml
     (installs kb as a package; runs validate, lint, eval and review) and
-    .pre-commit-config.yaml. Refuses a non-empty folder without --force.
+    .pre-commit-config.yaml. FOLDER is the bank and the repository root; a FOLDER
+    named phrasebank is the bank of the repository around it (CI files go there).
+    Refuses a non-empty folder without --force.
     Examples:
       kb init my-bank && cd my-bank && kb validate && kb lint && kb eval tests.yaml
-      kb init . --name shop-cs --kb-source "git+https://git.example.com/cs/kb.git@v0.2.0"
+      kb init phrasebank --name shop-cs --kb-source "git+https://git.example.com/cs/kb.git@v0.2.0"
     """
     from .bank.scaffold import init_bank
     from .template import today_from_env
@@ -680,6 +682,8 @@ def init(folder: str, name: str | None, kb_source: str | None, force: bool) -> N
     made = init_bank(Path(folder), name=name, force=force, kb_source=kb_source, today=today_from_env())
     for p in made.files:
         click.echo(f"kb: {'replaced' if p in made.replaced else 'wrote'} {p}", err=True)
+    for p in made.kept:
+        click.echo(f"kb: kept the existing {p} (--force replaces it)", err=True)
     click.echo(f"kb: new bank in {made.root}. Next: cd {made.root} && kb validate && kb lint && kb eval tests.yaml"
                + ("" if kb_source else "\n    (set KB_SOURCE in .github/workflows/phrasebank.yml to where your "
                   "team installs kb from)"), err=True)

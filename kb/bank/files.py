@@ -1,10 +1,11 @@
 """Where a bank is and which files it is made of (no heavy imports: the search fast path uses it).
 
-Discovery (``locate_bank``): ``--bank``, else ``$KB_BANK``, else ``phrasebank/`` in the current
-folder or a parent, else the bank bundled with kb. The walk up stops at the user's home folder and
-at the repository root (the folder holding ``.git``), never enters a folder owned by another user,
-and ignores (saying so) a ``phrasebank/`` that another user owns or that anyone may write to: a
-folder planted in ``/tmp`` or a shared parent is never served silently.
+Discovery (``locate_bank``): ``--bank``, else ``$KB_BANK``, else the current folder when it holds
+``bank.yaml``, else ``phrasebank/`` in the current folder or a parent, else the bank bundled with
+kb. The walk up stops at the user's home folder and at the repository root (the folder holding
+``.git``), never enters a folder owned by another user, and ignores (saying so) a ``phrasebank/``
+that another user owns or that anyone may write to: a folder planted in ``/tmp`` or a shared
+parent is never served silently.
 
 Reading (``read_file``): regular files only (a FIFO, a device or a symlink to ``/dev/zero`` is a
 problem, never a hang), and never more than ``MAX_FILE_BYTES``.
@@ -29,6 +30,7 @@ MAX_BOOK_FILES = 2_000  # more *.yaml files than that below a bank is not a bank
 SOURCES = {
     "--bank": "given with --bank",
     "KB_BANK": "from $KB_BANK",
+    "cwd": "the current folder (it holds bank.yaml)",
     "here": "phrasebank/ in the current folder",
     "parent": "phrasebank/ in a parent folder",
     "bundled": "the bank bundled with kb",
@@ -120,6 +122,11 @@ def locate_bank(explicit: str | os.PathLike[str] | None = None) -> BankLocation:
         return BankLocation(BUNDLED, "bundled")
     stops = _boundaries()
     ignored: list[str] = []
+    if (here / MANIFEST).is_file():  # inside a bank, e.g. a team's own bank repository (kb init)
+        why = _untrusted(here)
+        if why is None:
+            return BankLocation(here, "cwd")
+        ignored.append(f"ignoring {here}: {why} (pass --bank . if you trust it)")
     for folder in (here, *here.parents):
         try:
             if folder != here and _foreign(folder.stat()):

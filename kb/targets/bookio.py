@@ -22,54 +22,11 @@ def check_name(name: str, option: str = "--name") -> str:
     return name
 
 
-def _literal(text: str):
-    from ruamel.yaml.scalarstring import LiteralScalarString
-
-    if "\n" in text and not any(ln != ln.rstrip() for ln in text.split("\n")) and not text.startswith((" ", "\n")):
-        return LiteralScalarString(text)
-    return text
-
-
 def book_yaml(book, header: str = "") -> str:
-    """A kb.model.Book as phrasebook YAML (field order of the model; absent and empty fields left out)."""
-    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+    """A kb.model.Book as phrasebook YAML (kb/bank/write.py: model field order, literal blocks)."""
+    from ..bank.write import book_yaml as dump
 
-    from ..bank.yamlio import rt_dump
-
-    phrases = CommentedSeq()
-    for p in book.phrases:
-        m = CommentedMap()
-        m["id"] = p.id
-        m["title"] = p.title
-        if p.group is not None:
-            m["group"] = p.group
-        if p.shortcut is not None:
-            m["shortcut"] = p.shortcut
-        m["questions"] = CommentedSeq(p.questions)
-        if p.reply is not None:
-            m["reply"] = _literal(p.reply)
-        else:
-            flow = CommentedSeq()
-            for s in p.flow:
-                sm = CommentedMap()
-                sm["step"] = s.step
-                sm["reply"] = _literal(s.reply)
-                flow.append(sm)
-            m["flow"] = flow
-        if p.tags:
-            m["tags"] = CommentedSeq(p.tags)
-        if p.lint is not None:
-            m["lint"] = p.lint.model_dump(exclude_none=True)
-        phrases.append(m)
-    doc = CommentedMap()
-    doc["schema"] = book.schema_
-    doc["name"] = book.name
-    doc["version"] = book.version
-    doc["title"] = book.title
-    if book.description:
-        doc["description"] = book.description
-    doc["phrases"] = phrases
-    return header + rt_dump(doc)
+    return dump(book, header)
 
 
 def reload_check(text: str, book, where: str) -> int:
@@ -166,27 +123,6 @@ def plan_books(imported, out: Path, *, split: bool = True, limit_bytes: int | No
 
 def _rebase_id(pid: str, old: str, new: str) -> str:
     return new + pid[len(old):] if pid.startswith(old + ".") else pid
-
-
-def package_dir() -> Path:
-    return Path(__file__).resolve().parent.parent
-
-
-def refuse_package_write(path: Path, what: str = "write") -> None:
-    """Refuse to write into the installed kb package (its bundled bank): say how to start one's own."""
-    import os
-
-    pkg = package_dir()
-    candidates = {Path(os.path.abspath(path))}
-    try:
-        candidates.add(Path(path).resolve())
-    except OSError:
-        pass
-    for cand in candidates:
-        if cand == pkg or pkg in cand.parents:
-            raise KbError(f"refusing to {what} {path}: it is inside the installed kb package (its bundled "
-                          "example bank), which the next upgrade replaces. Start a bank of your own with "
-                          "`kb init my-bank` (then run kb inside it or pass --bank my-bank)", 2)
 
 
 def shortcut_owners(bank, skip: set[Path]) -> dict[str, str]:

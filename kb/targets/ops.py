@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..bank.scaffold import refuse_package_write
 from ..errors import KbError
 from .base import ExportResult, ImportRequest
-from .bookio import Planned, check_name, clashes, plan_books, refuse_package_write, rename_codes
+from .bookio import Planned, check_name, clashes, plan_books, rename_codes
 
 
 def write_export(result: ExportResult, output: Path, *, force: bool, multi_file: bool) -> list[Path]:
