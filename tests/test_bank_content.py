@@ -25,7 +25,7 @@ def test_books_present():
 def test_every_intent_is_a_phrase(runner):
     intents = load_document((SHARED / "eval" / "intents.yaml").read_bytes())[0]["intents"]
     r = runner.invoke(cli, ["--bank", str(BANK), "list", "--json"])
-    ids = {p["id"] for p in json.loads(r.output)}
+    ids = {p["id"] for p in json.loads(r.stdout)["phrases"]}
     missing = [i for i in intents if i not in ids and not any(x.startswith(i + ".") for x in ids)]
     assert missing == []
 
@@ -51,11 +51,35 @@ def test_bank_lints_clean(runner):
     assert r.exit_code == 0, r.output
 
 
-def test_no_eval_case_copied_into_questions():
-    path = SHARED / "eval" / "dev.yaml"
-    if not path.exists():
-        pytest.skip("shared/eval not beside the repo")
-    cases = {c["q"].strip() for c in load_document(path.read_bytes())[0]["cases"]}
+def _plain(text: str) -> str:
+    return "".join(ch for ch in text.casefold() if ch.isalnum())
+
+
+@pytest.mark.skipif(not (SHARED / "eval" / "dev.yaml").exists(), reason="shared/eval not beside the repo")
+def test_no_eval_case_copied_into_questions_or_tests():
+    """The public sets measure generalisation: none of their messages (compared without
+    punctuation, spaces, emoji or case) may stand in the bank's questions or its tests.yaml."""
+    cases = {_plain(c["q"]) for c in load_document((SHARED / "eval" / "dev.yaml").read_bytes())[0]["cases"]}
+    tsv = (SHARED / "eval" / "real_dev.tsv").read_text(encoding="utf-8").splitlines()[1:]
+    cases |= {_plain(ln.split("\t")[0]) for ln in tsv if ln.strip()}
     bank, _ = load_bank(BANK)
-    copied = [q for _, _, p in bank.phrases() for q in p.questions if q.strip() in cases]
+    copied = [q for _, _, p in bank.phrases() for q in p.questions if _plain(q) in cases]
+    own = load_document((BANK / "tests.yaml").read_bytes())[0]["cases"]
+    copied += [c["q"] for c in own if _plain(c["q"]) in cases]
     assert copied == []
+
+
+def test_every_phrase_has_twenty_distinct_questions():
+    bank, _ = load_bank(BANK)
+    thin = {p.id: n for _, _, p in bank.phrases() if (n := len({_plain(q) for q in p.questions})) < 20}
+    assert thin == {}
+
+
+def test_tests_yaml_covers_every_phrase_and_out_of_scope():
+    bank, _ = load_bank(BANK)
+    own = load_document((BANK / "tests.yaml").read_bytes())[0]["cases"]
+    per: dict = {}
+    for c in own:
+        per[c["expect"]] = per.get(c["expect"], 0) + 1
+    assert {p.id: per.get(p.id, 0) for _, _, p in bank.phrases() if per.get(p.id, 0) < 5} == {}
+    assert per.get(None, 0) >= 40
