@@ -407,6 +407,10 @@ def _target_option(o) -> click.Option:
                         show_default=o.default is not None)
 
 
+def _stdout_is_terminal() -> bool:
+    return sys.stdout.isatty()
+
+
 def _campaign_line(bank, requested: str | None) -> tuple[str | None, str]:
     """--campaign NAME|alias|none, else the campaign whose dates cover today ($KB_TODAY overrides)."""
     from .template import active_campaign, describe_campaign
@@ -439,7 +443,7 @@ def _export_command(t) -> click.Command:
         if t.multi_file and len(result.files) != 1:
             raise KbError(f"{t.name} writes one file per book ({len(result.files)} here): give -o FOLDER, "
                           "or --books ONE to print one", 2)
-        if result.binary and sys.stdout.isatty():
+        if result.binary and _stdout_is_terminal():
             raise KbError(f"not printing {t.describe_output(options)} bytes to a terminal (they would show as "
                           f"garbage): write a file with -o FILE or redirect, e.g. kb export {t.name} > out", 2)
         click.echo(f"kb: {line}", err=True)

@@ -15,6 +15,9 @@ SHARED = ROOT.parent / "shared"
 def _isolated_cache(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("KB_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "kb-cache"))
     monkeypatch.delenv("KB_BANK", raising=False)
+    # a fixed date outside every campaign window: a campaign switches on by its dates, and tests must
+    # not change with the calendar (a test that wants one sets KB_TODAY itself)
+    monkeypatch.setenv("KB_TODAY", "2026-03-02")
 
 
 @pytest.fixture
