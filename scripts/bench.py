@@ -85,22 +85,25 @@ def synthetic_bank(n: int, seed: int = 7):
 
 
 def _warm_start(index, n: int) -> str:
-    """Time and peak memory of a fresh process that loads the cached index and answers one query."""
-    import json
+    """Time and peak memory of a fresh process that opens the cached index and answers one query."""
     import tempfile
 
+    from kb.search import store
     from kb.search.index import FORMAT
 
     with tempfile.TemporaryDirectory() as d:
-        path = Path(d) / "index.json"
-        path.write_text(json.dumps({"format": FORMAT, "key": "x", "index": index.to_data()}, ensure_ascii=False),
-                        encoding="utf-8")
-        code = ("import json,sys,time,resource; t=time.perf_counter(); from kb.search.index import Index; "
-                "ix=Index.from_data(json.loads(open(sys.argv[1],'rb').read())['index']); ix.search('包邮吗'); "
+        path = Path(d) / "index.sqlite"
+        t = time.perf_counter()
+        store.write(path, index, FORMAT)
+        wt = time.perf_counter() - t
+        code = ("import sys,time,resource; t=time.perf_counter(); from kb.search import store; "
+                "ix=store.read(sys.argv[1], int(sys.argv[2])); ix.search('包邮吗'); "
                 "print(time.perf_counter()-t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
-        out = subprocess.run([PY, "-c", code, str(path)], capture_output=True, text=True, check=True).stdout.split()
+        out = subprocess.run([PY, "-c", code, str(path), str(FORMAT)], capture_output=True, text=True,
+                             check=True).stdout.split()
         mb = path.stat().st_size / 1e6
-    return f"warm start {float(out[0]):.2f} s, {int(out[1]) / 1024:.0f} MB peak, cache file {mb:.0f} MB"
+    return (f"cache write {wt:.1f} s, file {mb:.0f} MB; warm start {float(out[0]):.2f} s, "
+            f"{int(out[1]) / 1024:.0f} MB peak")
 
 
 def scale(n: int) -> None:

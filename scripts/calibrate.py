@@ -49,7 +49,7 @@ def samples(shared: Path) -> list[dict]:
         index._tokenizer = tk
         for c in cases:
             norm = normalize(clean_message(c.q))
-            sigs = _scored(index, tk.features(norm), tk.compact(norm))
+            sigs = _scored(index, *tk.analyze(norm))
             ids = [index.phrases[s.phrase]["id"] for s in sigs]
             right = [c.expect is not None and _hit(i, c.expect) for i in ids]
             out.append({"source": source, "oos": c.expect is None, "sigs": sigs, "right": right})

@@ -103,15 +103,20 @@ def test_eval_min_top1_fails_below(runner, tmp_path):
 def test_cache_is_json_data_and_follows_bank_edits(bank_copy, tmp_path, monkeypatch):
     monkeypatch.setenv("KB_CACHE_DIR", str(tmp_path / "cache"))
     first = load_index(bank_copy)
-    (f,) = (tmp_path / "cache").glob("index-*.json")
-    assert json.loads(f.read_bytes())["format"] == FORMAT  # data, not a pickle
+    (f,) = (tmp_path / "cache").glob("index-*.sqlite")
+    assert f.read_bytes().startswith(b"SQLite format 3\x00")  # data, not a pickle
+    import sqlite3
+
+    con = sqlite3.connect(f)
+    assert json.loads(con.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()[0]) == FORMAT
+    con.close()
     assert (tmp_path / "cache").stat().st_mode & 0o777 == 0o700
     assert first.search("运费险怎么理赔").top.id == "aftersales.return_shipping_fee"
     book = bank_copy / "promo.yaml"
     book.write_text(book.read_text(encoding="utf-8").replace("title: 包邮规则", "title: 包邮规则说明"),
                     encoding="utf-8")
     second = load_index(bank_copy)
-    assert len(list((tmp_path / "cache").glob("index-*.json"))) == 2
+    assert len(list((tmp_path / "cache").glob("index-*.sqlite"))) == 2
     assert second.key != first.key
     assert any(p["title"] == "包邮规则说明" for p in second.phrases)
 
@@ -121,10 +126,14 @@ def test_cache_file_of_another_user_is_ignored(bank_copy, tmp_path, monkeypatch)
         pytest.skip("needs root to give a file to another user")
     monkeypatch.setenv("KB_CACHE_DIR", str(tmp_path / "cache"))
     index = load_index(bank_copy)
-    (f,) = (tmp_path / "cache").glob("index-*.json")
-    data = json.loads(f.read_bytes())
-    data["index"]["phrases"][0]["texts"] = [[None, "PLANTED"]]
-    f.write_text(json.dumps(data), encoding="utf-8")
+    (f,) = (tmp_path / "cache").glob("index-*.sqlite")
+    import sqlite3
+
+    con = sqlite3.connect(f)
+    con.execute("UPDATE phrases SET record = ? WHERE pi = 0",
+                (json.dumps({**index.phrases[0], "texts": [[None, "PLANTED"]]}),))
+    con.commit()
+    con.close()
     os.chown(f, 12345, 12345)
     again = load_index(bank_copy)
     assert all(t != "PLANTED" for p in again.phrases for _, t in p["texts"])
@@ -146,7 +155,7 @@ def test_edit_during_build_is_never_cached_under_the_old_key(bank_copy, tmp_path
 
     monkeypatch.setattr(cache, "build_index", build_and_edit)
     load_index(bank_copy)
-    assert not list((tmp_path / "cache").glob("index-*.json"))  # built from bytes that changed: not kept
+    assert not list((tmp_path / "cache").glob("index-*.sqlite"))  # built from bytes that changed: not kept
     monkeypatch.setattr(cache, "build_index", real)
     assert any(p["title"] == "新包邮规则" for p in load_index(bank_copy).phrases)
 
@@ -156,25 +165,29 @@ def test_cache_is_pruned_and_stale_temp_files_removed(bank_copy, tmp_path, monke
     folder.mkdir(mode=0o700)
     monkeypatch.setenv("KB_CACHE_DIR", str(folder))
     for i in range(20):
-        (folder / f"index-old{i}.json").write_text("{}", encoding="utf-8")
+        (folder / f"index-old{i}-2.sqlite").write_text("{}", encoding="utf-8")
     stale = folder / ".index-crashed.tmp"
     stale.write_text("partial", encoding="utf-8")
     os.utime(stale, (1, 1))
     load_index(bank_copy)
     import kb.search.cache as cache
 
-    assert len(list(folder.glob("index-*.json"))) <= cache.MAX_FILES
+    assert len(list(folder.glob("index-*.sqlite"))) <= cache.MAX_FILES
     assert not stale.exists()
 
 
 def test_corrupt_cache_is_rebuilt(bank_copy, tmp_path, monkeypatch, capsys):
+    import kb.search.cache
+
     monkeypatch.setenv("KB_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(kb.search.cache, "_notice_shown", False)
     load_index(bank_copy)
-    (cache,) = (tmp_path / "cache").glob("index-*.json")
-    cache.write_bytes(cache.read_bytes()[:100])  # truncated
+    (cache,) = (tmp_path / "cache").glob("index-*.sqlite")
+    cache.write_bytes(cache.read_bytes()[:100])  # truncated: its size no longer matches its name
     assert load_index(bank_copy).search("包邮吗").top.id == "promo.free_shipping"
     assert "rebuilt" in capsys.readouterr().err
-    cache.write_bytes(b"\x80\x04not json at all")
+    (cache,) = (tmp_path / "cache").glob("index-*.sqlite")
+    cache.write_bytes(b"\x80\x04not a database at all".ljust(cache.stat().st_size, b"\0"))  # same size
     assert load_index(bank_copy).search("包邮吗").top.id == "promo.free_shipping"
 
 

@@ -1,4 +1,5 @@
-"""The on-disk index cache: JSON data (never code), one file per bank content.
+"""The on-disk index cache: an SQLite file of data (never code), one per bank content
+(kb/search/store.py reads it lazily).
 
 The only search module that opens a bank. The key hashes the bytes of every bank file, kb's
 version, the word lists and the search code; a file is written only when the bank's bytes
@@ -10,7 +11,6 @@ ignored; the folder is pruned to the newest MAX_FILES indexes.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import sys
 import tempfile
@@ -22,7 +22,7 @@ from .index import FORMAT, Index
 from .normalize import data_fingerprint
 
 MAX_FILES = 8
-_CODE = ("index.py", "normalize.py", "scoring.py")
+_CODE = ("index.py", "normalize.py", "scoring.py", "store.py")
 _notice_shown = False
 
 
@@ -84,30 +84,45 @@ def build_index(root: Path) -> Index:
     return Index.build(bank, problems)
 
 
+def _cached(folder: Path, key: str) -> Path | None:
+    """The cache file for key: named index-KEY-SIZE.sqlite, so a truncated file is never read."""
+    for p in folder.glob(f"index-{key}-*.sqlite"):
+        try:
+            if _mine(p) and p.stat().st_size == int(p.stem.rsplit("-", 1)[1]):
+                return p
+        except (OSError, ValueError):
+            continue
+    return None
+
+
 def load_index(root: Path, *, use_cache: bool = True) -> Index:
     """The search index of a bank: from the cache when the bank is unchanged, else built."""
+    from . import store
+
     root = Path(root)
     key = bank_key(root)
     folder = cache_dir()
-    path = folder / f"index-{key}.json"
-    if use_cache and _mine(folder) and _mine(path):
-        try:
-            data = json.loads(path.read_bytes())
-            if data.get("format") == FORMAT and data.get("key") == key:
-                index = Index.from_data(data["index"])
+    if use_cache and _mine(folder):
+        path = _cached(folder, key)
+        if path is not None:
+            try:
+                index = store.read(path, FORMAT)
                 index.key = key
                 return index
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
-            pass
-        _notice("search index cache was unreadable; rebuilt it")
+            except ValueError:
+                _notice("search index cache was unreadable; rebuilt it")
+        elif any(folder.glob(f"index-{key}-*.sqlite")):
+            _notice("search index cache was unreadable; rebuilt it")
     index = build_index(root)
     index.key = key
     if use_cache and bank_key(root) == key:  # the bank did not change while it was indexed
-        _save(folder, path, key, index)
+        _save(folder, key, index)
     return index
 
 
-def _save(folder: Path, path: Path, key: str, index: Index) -> None:
+def _save(folder: Path, key: str, index: Index) -> None:
+    from . import store
+
     tmp = None
     try:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -115,14 +130,16 @@ def _save(folder: Path, path: Path, key: str, index: Index) -> None:
             _notice(f"cache folder {folder} is not yours alone: searching without a cache")
             return
         fd, tmp = tempfile.mkstemp(prefix=".index-", suffix=".tmp", dir=folder)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump({"format": FORMAT, "key": key, "index": index.to_data()}, f, ensure_ascii=False,
-                      separators=(",", ":"))
+        os.close(fd)  # an empty file is an empty SQLite database
+        store.write(Path(tmp), index, FORMAT)
+        path = folder / f"index-{key}-{Path(tmp).stat().st_size}.sqlite"
         os.replace(tmp, path)
         tmp = None
         _prune(folder, keep=path)
     except OSError as e:
         _notice(f"cannot write the search index cache ({e.strerror}): searching without it")
+    except Exception as e:  # sqlite3.Error: a full disk, a read-only folder …
+        _notice(f"cannot write the search index cache ({e}): searching without it")
     finally:
         if tmp is not None:
             Path(tmp).unlink(missing_ok=True)

@@ -4,8 +4,8 @@ Building (``Index.build``): each phrase's texts are normalized and tokenized onc
 features — jieba words and CJK character bigrams — per field: its questions, its title, its
 reply (or flow steps) and its tags. The BM25F contribution of every (feature, phrase) pair is
 computed at build time (``kb.search.scoring.field_weights``), so a query only adds up numbers
-from postings. The index is plain lists, dicts and numbers: ``to_data``/``from_data`` turn it
-into JSON for the cache (``kb.search.cache``), never code.
+from postings. The index is plain lists, dicts and numbers; ``kb.search.store`` writes it to an
+SQLite file for the cache and reads it back lazily.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from ..template import overlay, render
 from .normalize import Tokenizer, clean_message, normalize
 
-FORMAT = 7  # bump when the data layout or the features change
+FORMAT = 8  # bump when the data layout or the features change
 FIELDS = ("questions", "title", "reply", "tags")
 
 
@@ -106,6 +106,13 @@ class Index:
             freq, total = Tokenizer.build_freq(texts)
             tokenizer = Tokenizer(freq, total)
         tk = tokenizer
+        memo: dict[str, tuple[list[str], str]] = {}
+
+        def ana(text: str) -> tuple[list[str], str]:  # each distinct text analyzed once
+            if text not in memo:
+                memo[text] = tk.analyze(normalize(text))
+            return memo[text]
+
         phrases, questions, docs = [], [], []
         shortcuts: dict[str, int] = {}
         for bf, _, p in bank.phrases():
@@ -115,14 +122,15 @@ class Index:
             if p.shortcut:
                 shortcuts[p.shortcut] = pi
             qs = [q for qi, q in enumerate(p.questions) if (p.id, qi) not in skip]
+            analyzed = [ana(q) for q in qs]
             doc = {
-                "questions": [tk.features(normalize(q)) for q in qs],
-                "title": [tk.features(normalize(p.title))],
-                "reply": [tk.features(normalize(st.text)) for st in p.steps()],
-                "tags": [tk.features(normalize(" ".join(p.tags)))] if p.tags else [],
+                "questions": [f for f, _ in analyzed],
+                "title": [ana(p.title)[0]],
+                "reply": [ana(st.text)[0] for st in p.steps()],
+                "tags": [ana(" ".join(p.tags))[0]] if p.tags else [],
             }
             docs.append(doc)
-            questions.append(list(dict.fromkeys(tk.compact(normalize(q)) for q in qs)))
+            questions.append(list(dict.fromkeys(c for _, c in analyzed)))
         postings, idf, unit = field_weights(docs)
         campaigns = {k: {"title": c.title, "start": c.start.isoformat(), "end": c.end.isoformat(),
                          "aliases": list(getattr(c, "aliases", None) or []), "vars": dict(c.vars)}
@@ -132,15 +140,6 @@ class Index:
                    bank_name=bank.manifest.name,
                    bank_versions={bf.book.name: bf.book.version for bf in bank.books},
                    problems=[_problem(p) for p in problems], root=str(bank.root), unit=unit)
-
-    # --- data (the cache) ------------------------------------------------------------------
-
-    def to_data(self) -> dict:
-        return {k: getattr(self, k) for k in self.__dataclass_fields__ if not k.startswith("_")}
-
-    @classmethod
-    def from_data(cls, data: dict) -> Index:
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if not k.startswith("_")})
 
     # --- using -----------------------------------------------------------------------------
 
@@ -166,9 +165,17 @@ class Index:
         return overlay(self.variables, {k: c["vars"] for k, c in self.campaigns.items()}, campaign)
 
     def search(self, query: str, k: int = 3) -> Result:
+        import sqlite3
+
         from .scoring import search
 
-        return search(self, query, k)
+        try:
+            return search(self, query, k)
+        except sqlite3.DatabaseError as e:  # a cache file damaged after it was opened
+            from ..errors import KbError
+
+            raise KbError(f"the search index cache is damaged ({e}): run again with --no-cache, or "
+                          "delete the cache folder") from None
 
     def match(self, pi: int, score: float, question: str = "", clause: str = "") -> Match:
         p = self.phrases[pi]

@@ -174,11 +174,16 @@ class Tokenizer:
         return "".join(self.tokens(normalized))
 
     def features(self, normalized: str) -> list[str]:
-        """Words and character bigrams ('#' + two characters) used for scoring, each once.
+        """Words and character bigrams ('#' + two characters) used for scoring, each once."""
+        return self.analyze(normalized)[0]
 
-        Words are the tokens plus the dictionary words inside a longer token (电子发票 -> 电子,
-        发票), synonyms mapped; bigrams are taken over the text with filler removed, so that a
-        different segmentation of the same characters (还有货 / 有货) still matches."""
+    def analyze(self, normalized: str) -> tuple[list[str], str]:
+        """(features, compact form) of a normalized text, tokenized once.
+
+        Features are words and character bigrams ('#' + two characters), each once. Words are
+        the tokens plus the dictionary words inside a longer token (电子发票 -> 电子, 发票),
+        synonyms mapped; bigrams are taken over the text with filler removed, so that a different
+        segmentation of the same characters (还有货 / 有货) still matches."""
         toks = self.tokens(normalized)
         words = list(toks)
         freq = self._tk.FREQ
@@ -195,7 +200,8 @@ class Tokenizer:
                 bigrams.extend(t[i:i + 2] for i in range(len(t) - 1))
         joined = "".join(toks)
         bigrams.extend(joined[i:i + 2] for i in range(len(joined) - 1))
-        return list(dict.fromkeys(words)) + ["#" + b for b in dict.fromkeys(bigrams) if not b.isascii()]
+        feats = list(dict.fromkeys(words)) + ["#" + b for b in dict.fromkeys(bigrams) if not b.isascii()]
+        return feats, joined
 
 
 def import_jieba():

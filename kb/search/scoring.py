@@ -23,6 +23,7 @@ is a right answer; ``confident`` at or above its threshold unless the runner-up 
 
 from __future__ import annotations
 
+import heapq
 import json
 import math
 import re
@@ -30,7 +31,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from .index import FIELDS, Index, Result, idf_of
 from .normalize import clean_message, normalize
@@ -42,9 +43,11 @@ K1 = 1.2
 BIGRAM_SHARE = 0.5  # a character bigram weighs half a word of the same rarity
 FUZZY_WEIGHT = 0.35  # share of the final rank score given to the closest question's similarity
 
+CLAUSE_MIN = 4  # characters a clause needs to be searched on its own (在吗 is not a question)
+MAX_CLAUSES = 6
 TIE = 0.03  # a runner-up this close is a tie: never pick one of the two silently
 AMBIGUOUS_MAX = 4  # candidates shown for an ambiguous answer
-CANDIDATES = 30  # phrases scored in full per query
+CANDIDATES = 12  # phrases scored in full (fuzzy similarity) per query
 MAX_QUERY_CHARS = 2000
 POSTINGS_BUDGET = 20000  # postings read per query (rarest features first)
 _CLAUSE_SPLIT = re.compile(r"[\s,，;；。!！?？]+|(?:还有|另外|顺便问下|顺便问一下|顺便|然后|以及|再问一下|還有|另外)")
@@ -141,15 +144,13 @@ def _scored(index: Index, feats: list[str], qstr: str) -> list[Signals]:
             acc[pi] = acc.get(pi, 0.0) + c
             if w:
                 wacc[pi] = wacc.get(pi, 0.0) + w
-    cands = sorted(acc, key=acc.__getitem__, reverse=True)[:CANDIDATES]
+    cands = heapq.nlargest(CANDIDATES, acc, key=acc.__getitem__)
     top = acc[cands[0]]
     out = []
     for pi in cands:
-        best, best_q = 0.0, ""
-        for q in index.questions[pi]:
-            s = fuzz.ratio(qstr, q) / 100.0
-            if s > best:
-                best, best_q = s, q
+        qs = index.questions[pi]
+        hit = process.extractOne(qstr, qs, scorer=fuzz.ratio) if qs and qstr else None
+        best, best_q = (hit[1] / 100.0, hit[0]) if hit else (0.0, "")
         rank = (1 - FUZZY_WEIGHT) * acc[pi] / top + FUZZY_WEIGHT * best
         out.append(Signals(pi, acc[pi], acc[pi] / index.unit, min(1.0, wacc.get(pi, 0.0) / word_total), best,
                            best_q, rank))
@@ -180,9 +181,7 @@ def search(index: Index, query: str, k: int = 3) -> Result:
     compact = norm.replace(" ", "")
     if compact in index.shortcuts:  # an agent typed a Qianniu code
         return Result(query, [index.match(index.shortcuts[compact], 1.0)], "confident")
-    tk = index.tokenizer
-    feats = tk.features(norm)
-    sigs = _scored(index, feats, tk.compact(norm))
+    sigs = _scored(index, *index.tokenizer.analyze(norm))
     outcome = decide(sigs)
     close = min(AMBIGUOUS_MAX, _close(sigs)) if outcome == "ambiguous" else 0
     matches = [index.match(s.phrase, s.evidence, s.question) for s in sigs[:max(k, close)]]
@@ -200,14 +199,13 @@ def _close(sigs: list[Signals]) -> int:
 def _second_question(index: Index, query: str, first: int) -> list:
     """A message that asks two things: the confident answer of each clause that differs from
     the answer to the whole message."""
-    parts = [p for p in _CLAUSE_SPLIT.split(query) if p and len(p.strip()) >= 2]
+    parts = [p.strip() for p in _CLAUSE_SPLIT.split(query[:MAX_QUERY_CHARS])]
+    parts = [p for p in parts if len(p) >= CLAUSE_MIN]
     if len(parts) < 2:
         return []
-    tk = index.tokenizer
     out, seen = [], {first}
-    for part in parts:
-        norm = normalize(clean_message(part))
-        sigs = _scored(index, tk.features(norm), tk.compact(norm))
+    for part in parts[:MAX_CLAUSES]:
+        sigs = _scored(index, *index.tokenizer.analyze(normalize(clean_message(part))))
         if sigs and decide(sigs) == "confident" and sigs[0].phrase not in seen:
             seen.add(sigs[0].phrase)
             out.append(index.match(sigs[0].phrase, sigs[0].evidence, sigs[0].question, clause=part.strip()))
