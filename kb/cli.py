@@ -38,18 +38,45 @@ class KbGroup(click.Group):
             ctx.exit(3)
 
 
-def _bank_root(ctx: click.Context) -> Path:
-    from .bank.files import find_bank
+def _bank_root(ctx: click.Context, *, quiet: bool = False) -> Path:
+    """The bank the command reads. Says on stderr which one when it is not ./phrasebank or --bank
+    (a parent's, $KB_BANK's, the bundled one) and which candidates were refused (another user's)."""
+    from .bank.files import locate_bank
 
-    return find_bank(ctx.obj.get("bank"))
+    obj = ctx.find_root().obj
+    loc = obj.get("bank_location")
+    if loc is None:
+        loc = obj["bank_location"] = locate_bank(obj.get("bank"))
+        note = loc.note()
+        if note and not quiet:
+            click.echo(note, err=True)
+    return loc.path
 
 
-def _echo_problems(problems, fmt: str = "text") -> None:
+def _bank_json(ctx: click.Context, name: str | None, problems) -> dict:
+    from .view import bank_json
+
+    loc = ctx.find_root().obj.get("bank_location")
+    return bank_json(name, loc.path if loc else "", problems, loc.source if loc else None)
+
+
+def _echo_bank_problems(problems) -> None:
+    """A partial bank says so on stderr: the count and the first problems (file:line: what)."""
+    if problems:
+        from .view import bank_problems_text
+
+        click.echo(bank_problems_text(problems), err=True)
+
+
+def _echo_problems(problems, fmt: str = "text", context: dict | None = None) -> None:
+    from .view import dumps, problem_json, term
+
     if fmt == "json":
-        click.echo(json.dumps([p.__dict__ for p in problems], ensure_ascii=False, indent=2))
+        ctx = {k: v for k, v in (context or {}).items() if k != "bank_problems"}
+        click.echo(dumps({**ctx, "problems": [problem_json(p) for p in problems]}, indent=2))
         return
     for p in problems:
-        click.echo(str(p))
+        click.echo(term(str(p)))
 
 
 @click.group(cls=KbGroup, context_settings=CONTEXT, invoke_without_command=True)
@@ -94,7 +121,7 @@ def validate(ctx: click.Context, fmt: str) -> None:
         from .search.overlap import overlap_problems
 
         problems = overlap_problems(bank, load_index(root))  # warnings: phrases sharing a question
-    _echo_problems(problems, fmt)
+    _echo_problems(problems, fmt, _bank_json(ctx, bank.manifest.name if bank else None, []))
     errors = [p for p in problems if p.severity == "error"]
     if problems and fmt == "text":
         click.echo(f"{len(errors)} problem(s), {len(problems) - len(errors)} warning(s)", err=True)
@@ -106,27 +133,31 @@ def validate(ctx: click.Context, fmt: str) -> None:
 
 
 @cli.command("list", context_settings=CONTEXT)
-@click.option("--json", "as_json", is_flag=True, help="One JSON array of every phrase.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object: bank, bank_root, bank_problems, phrases.")
 @click.option("--book", help="Only this book.")
 @click.pass_context
 def list_(ctx: click.Context, as_json: bool, book: str | None) -> None:
     """List the phrases of the bank.
 
     \b
+    A bank with problems still lists the books that load, and says so
+    (stderr; "bank_problems" in JSON).
     Examples:
       kb list
       kb list --json --book shipping
     """
     from .bank.load import open_bank
-    from .view import phrase_records
+    from .view import dumps, phrase_records, term
 
-    bank, _ = open_bank(_bank_root(ctx))
+    bank, problems = open_bank(_bank_root(ctx))
+    _echo_bank_problems(problems)
     records = phrase_records(bank, book)
     if as_json:
-        click.echo(json.dumps(records, ensure_ascii=False, indent=2))
+        click.echo(dumps({**_bank_json(ctx, bank.manifest.name, problems), "phrases": records}, indent=2))
         return
     for r in records:
-        click.echo(f"{r['id']:<40} {r['shortcut'] or '-':<8} {r['title']}")
+        row = f"{r['id']:<40} {r['shortcut'] or '-':<8} {r['title']}"
+        click.echo(term(row).replace("\n", "\\n"))
 
 
 @cli.command(context_settings=CONTEXT)
@@ -145,11 +176,18 @@ def show(ctx: click.Context, phrase_id: str, campaign: str | None) -> None:
       kb show fhsj --campaign 双11
     """
     from .bank.load import open_bank
-    from .view import show_phrase
+    from .view import show_phrase, term
 
-    bank, _ = open_bank(_bank_root(ctx))
+    bank, problems = open_bank(_bank_root(ctx))
+    _echo_bank_problems(problems)
     name, line = _campaign_line(bank, campaign)
-    click.echo(show_phrase(bank, phrase_id, name, line))
+    try:
+        text = show_phrase(bank, phrase_id, name, line)
+    except KbError as e:
+        if problems:
+            e.message += " (the bank is partial: it may be in a book that did not load; run 'kb validate')"
+        raise
+    click.echo(term(text))
 
 
 def _clean(text: str) -> str:
@@ -157,16 +195,13 @@ def _clean(text: str) -> str:
     return text.encode("utf-8", "replace").decode("utf-8")
 
 
-_LINE_BREAKS = {"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"}
-
-
 def _json_line(obj) -> str:
-    """One JSON Lines record: characters that str.splitlines() treats as line breaks are escaped,
-    so a reader splitting on lines always gets one record per input line."""
-    text = json.dumps(obj, ensure_ascii=False)
-    for ch, esc in _LINE_BREAKS.items():
-        text = text.replace(ch, esc)
-    return text + "\n"
+    """One JSON Lines record: characters that str.splitlines() treats as line breaks (and control,
+    bidi, zero-width characters) are escaped, so a reader splitting on lines always gets one record
+    per input line and a terminal never receives them raw."""
+    from .view import dumps
+
+    return dumps(obj) + "\n"
 
 
 @cli.command(context_settings=CONTEXT)
@@ -193,7 +228,7 @@ def search(ctx: click.Context, query: tuple[str, ...], k: int, campaign: str | N
       printf '在吗\n包邮吗\n' | kb search --jsonl
     """
     from .search.cache import load_index
-    from .view import format_result, result_json
+    from .view import dumps, format_result, result_json, term
 
     index = load_index(_bank_root(ctx), use_cache=not no_cache)
     active = index.campaign(campaign)
@@ -217,9 +252,9 @@ def search(ctx: click.Context, query: tuple[str, ...], k: int, campaign: str | N
         raise KbError("give the buyer's message: kb search \"什么时候发货\" (or --jsonl to read stdin)", 2)
     r = index.search(text, k=k)
     if as_json:
-        click.echo(json.dumps(result_json(r, variables, context), ensure_ascii=False, indent=2))
+        click.echo(dumps(result_json(r, variables, context), indent=2))
     else:
-        click.echo(format_result(r, variables))
+        click.echo(term(format_result(r, variables)))
         if active:
             why = "--campaign" if campaign else "active today"
             click.echo(f"(campaign: {active}, {index.campaigns[active]['title']}, {why})")
@@ -641,8 +676,12 @@ def ui(ctx: click.Context, campaign: str | None = None) -> None:
     """Interactive search: type the buyer's message, see the answer, copy it.
 
     \b
-    Enter copies the selected reply, 1-9 copy that rank, Up/Down (Ctrl-N/P)
-    select, Tab steps through a flow, Esc clears, Ctrl-C/Ctrl-D quit.
+    Every key types (digits too); a paste is text, never Enter.
+    Enter copies the selected reply: the answer when search is confident, the
+    candidate you chose with Up/Down when it is ambiguous, nothing when nothing
+    fits. Alt+1..9 or F1..F9 copy that rank. Up/Down (Ctrl-N/P) select, Tab
+    steps through a flow, Esc clears, Ctrl-C/Ctrl-D quit. The header shows the
+    bank, the campaign and the outcome; an edited bank is reloaded.
     Example:  kb ui --campaign double11     (plain `kb` opens it too)
     """
     from .search.cache import load_index
@@ -652,11 +691,7 @@ def ui(ctx: click.Context, campaign: str | None = None) -> None:
         raise KbError("kb ui needs a terminal: use kb search (or kb search --jsonl) in scripts", 2)
     root = _bank_root(ctx)
     index = load_index(root)
-    campaign = index.campaign(campaign)
-    variables = index.variables_for(campaign)
-    versions = " ".join(f"{b}@{v}" for b, v in sorted(index.bank_versions.items()))
-    header = f" kb · {index.bank_name} ({versions}) · campaign: {campaign or '-'} "
-    run(index, variables, header)
+    run(index, index.campaign(campaign), root)
 
 
 @cli.command("init", context_settings=CONTEXT)
@@ -694,4 +729,7 @@ def init(folder: str, name: str | None, kb_source: str | None, force: bool) -> N
 
 
 def main() -> None:
+    from .view import setup_streams
+
+    setup_streams()  # any stdout encoding (GBK, cp1252 …): escapes, never a crash or a lost line
     cli(prog_name="kb")

@@ -142,3 +142,78 @@ def result_json(r, variables: dict[str, str], context: dict | None = None) -> di
            "also": [match_json(m, variables) for m in r.also]}
     out.update(context or {})
     return out
+
+
+# --- output safety and the bank a command read (shared by every command) ------------------------
+
+
+def term(text: str) -> str:
+    """text with control, bidi and zero-width characters written as \\uXXXX escapes, so nothing a
+    phrasebook holds can move the cursor, recolour or reorder the terminal (kb/bank/chars.py)."""
+    from .bank.chars import escape
+
+    return escape(text)
+
+
+def dumps(obj, indent: int | None = None) -> str:
+    """JSON for any output: Chinese kept readable; control, bidi, zero-width characters and the
+    U+0085/U+2028/U+2029 line breaks escaped (one record per line for JSON Lines readers)."""
+    import json
+
+    return term(json.dumps(obj, ensure_ascii=False, indent=indent))
+
+
+def problem_json(p) -> dict:
+    """A load problem (kb.model.Problem or its dict) as JSON."""
+    if isinstance(p, dict):
+        return {k: p.get(k) for k in ("path", "line", "col", "message", "phrase_id")}
+    return {"path": p.path, "line": p.line, "col": p.col, "message": p.message, "phrase_id": p.phrase_id,
+            "severity": p.severity}
+
+
+def _problem_line(p) -> str:
+    d = problem_json(p)
+    who = f"{d['phrase_id']}: " if d.get("phrase_id") else ""
+    return term(f"{d['path']}:{d['line']}:{d['col']}: {who}{d['message']}")
+
+
+def bank_problems_text(problems, limit: int = 5) -> str:
+    """The stderr notice of a partial bank: how many problems, the first few (file:line: what)."""
+    n = len(problems)
+    lines = [f"kb: the bank has {n} problem(s) (run 'kb validate'): what does not load is left out, "
+             "answers come from the rest:"]
+    lines += [f"  {_problem_line(p)}" for p in problems[:limit]]
+    if n > limit:
+        lines.append(f"  … and {n - limit} more")
+    return "\n".join(lines)
+
+
+def bank_json(name: str | None, root, problems, source: str | None = None) -> dict:
+    """Which bank answered, and its load problems: the keys every --json output carries."""
+    out = {"bank": name, "bank_root": str(root), "bank_problems": [problem_json(p) for p in problems]}
+    if source:
+        out["bank_source"] = source
+    return out
+
+
+def _escape_unencodable(exc: UnicodeError):
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    from .bank.chars import escape_char
+
+    return "".join(escape_char(c) for c in exc.object[exc.start:exc.end]), exc.end
+
+
+def setup_streams() -> None:
+    """Make stdout/stderr writable whatever their encoding (GBK, cp1252 …): a character the stream
+    cannot hold is written as a \\uXXXX escape — lossless, valid inside JSON strings — instead of
+    crashing or stopping a --jsonl stream at the first emoji."""
+    import codecs
+    import sys
+
+    codecs.register_error("kb-escape", _escape_unencodable)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="kb-escape")
+        except (AttributeError, ValueError, LookupError):
+            pass

@@ -130,7 +130,9 @@ def test_list_and_show(runner, mini_bank):
     import json
 
     r = runner.invoke(cli, ["--bank", str(mini_bank), "list", "--json"])
-    data = json.loads(r.output)
+    out = json.loads(r.output)
+    assert out["bank"] == "mini" and out["bank_root"] == str(mini_bank) and out["bank_problems"] == []
+    data = out["phrases"]
     assert data[0]["id"] == "shipping.when_ship" and data[0]["book"] == "shipping"
     assert data[0]["reply"].startswith("亲")
     r = runner.invoke(cli, ["--bank", str(mini_bank), "show", "shipping.when_ship", "--campaign", "double11"])
