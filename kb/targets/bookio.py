@@ -103,8 +103,9 @@ def plan_books(imported, out: Path, *, split: bool = True, limit_bytes: int | No
                           f"{sum(len(s.text) for p in book.phrases for s in p.steps()) // 1024} K characters, "
                           f"more than kb loads in one book ({budget // 1024} KB budget): nothing written "
                           "(drop --no-split to write several books)")
+        width = len(str(len(chunks)))  # legacy_02 … legacy_10: file order (the bank's order) is row order
         for k, chunk in enumerate(chunks, 1):
-            name = book.name if k == 1 else f"{book.name}_{k}"
+            name = book.name if k == 1 else f"{book.name}_{k:0{width}d}"
             data = book.model_dump(by_alias=True)
             data["name"] = name
             data["phrases"] = [p.model_dump(by_alias=True) for p in chunk]
@@ -112,7 +113,7 @@ def plan_books(imported, out: Path, *, split: bool = True, limit_bytes: int | No
                 for ph in data["phrases"]:
                     ph["id"] = _rebase_id(ph["id"], book.name, name)
             part = Book.model_validate(data)
-            path = out if k == 1 else out.with_name(f"{out.stem}_{k}{out.suffix or '.yaml'}")
+            path = out if k == 1 else out.with_name(f"{out.stem}_{k:0{width}d}{out.suffix or '.yaml'}")
             text = book_yaml(part, imported.header)
             if len(text.encode("utf-8")) > budget * 2:
                 raise KbError(f"{path}: one phrase alone is too large for a book kb loads: nothing written")

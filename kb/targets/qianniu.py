@@ -263,7 +263,7 @@ def import_file(data: bytes, name: str, profile: Profile = QIANNIU, source: str 
         ids.add(pid)
         sample = it.get("reply") or (it["flow"][0][1] if it["flow"] else "")
         title = _title_of(sample)
-        questions = list(dict.fromkeys(q for q in (title, it["group"]) if q.strip()))
+        questions = [title]  # the group is the phrase's group: as a question it would be shared by many
         try:
             if "reply" in it:
                 body: dict[str, Any] = {"reply": _escape(it["reply"])}
@@ -279,7 +279,7 @@ def import_file(data: bytes, name: str, profile: Profile = QIANNIU, source: str 
     book = Book(schema=1, name=name, version="1.0.0", title=items[0]["group"] if items else name,
                 description=f"从千牛快捷短语导入（{source or 'CSV'}，{enc}）", phrases=phrases)
     head = (f"# Imported by kb from {source or 'a Qianniu export'} ({enc}) on {date.today().isoformat()}.\n"
-            "# questions are seeded from each phrase's title and group (tag 待完善问题):\n"
+            "# questions are seeded from each phrase's title (tag 待完善问题):\n"
             "# add the ways buyers really ask before relying on search.\n")
     return Imported(books=[book], encoding=enc, rows=len(rows),
                     warnings=warnings, header=head, lines=lines)
@@ -305,7 +305,7 @@ class QianniuTarget(Target):
     import_help = """Import a Qianniu quick-phrase CSV (GBK or UTF-8, with or without BOM) as a phrasebook.
 
     \b
-    Ids come from the codes; questions are seeded from titles/groups (tagged 待完善问题).
+    Ids come from the codes; questions are seeded from the titles (tagged 待完善问题).
     Every repaired row is reported; nothing is written on failure (unterminated quotes,
     codes the bank already uses, an empty file ...). A file too large for one book is
     split into NAME, NAME_2 ... The 飞牛 header 快捷编码,快捷短语,快捷短语分组 is accepted.
