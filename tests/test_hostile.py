@@ -19,9 +19,10 @@ from kb.cli import cli
 from kb.errors import KbError
 from kb.lint.engine import lint_text, load_rules
 from kb.search.cache import load_index
+from kb.search.index import OUTCOMES
 from kb.search.normalize import normalize
 from kb.targets.qianniu import import_file
-from tests.conftest import BANK, MINI_MANIFEST
+from tests.conftest import BANK, MINI_BOOK, MINI_MANIFEST
 
 FIXTURES = Path(__file__).parent / "fixtures" / "hostile"
 EXPECTED = [ln.split("\t") for ln in (FIXTURES / "EXPECTED.tsv").read_text(encoding="utf-8").splitlines()
@@ -97,9 +98,27 @@ def test_generated_books_give_problems_not_exceptions(tmp_path_factory, value):
 def test_normalize_search_lint_never_crash(index, text):
     normalize(text)
     r = index.search(text)
-    assert isinstance(r.confident, bool)
+    assert r.outcome in OUTCOMES
+    assert r.confident == (r.outcome == "confident") and (not r.confident or r.matches)
+    assert len({m.id for m in r.matches}) == len(r.matches)
     for f in lint_text(text, RULES):
         assert 0 <= f.start <= f.end <= len(text)
+
+
+@pytest.mark.parametrize("name", [e[0] for e in EXPECTED])
+def test_a_bank_with_a_hostile_book_still_answers_and_says_so(tmp_path, runner, name):
+    bank = tmp_path / "bank"
+    bank.mkdir()
+    (bank / "bank.yaml").write_text(MINI_MANIFEST, encoding="utf-8")
+    (bank / "shipping.yaml").write_text(MINI_BOOK, encoding="utf-8")
+    shutil.copy(FIXTURES / name, bank / name)
+    r = runner.invoke(cli, ["--bank", str(bank), "list", "--json"])
+    out = json.loads(r.stdout)
+    assert "shipping.when_ship" in [p["id"] for p in out["phrases"]]
+    assert any(p["path"].endswith(name) for p in out["bank_problems"])
+    assert name in r.stderr and "problem(s)" in r.stderr
+    r = runner.invoke(cli, ["--bank", str(bank), "search", "--json", "--no-cache", "什么时候发货"])
+    assert any(p["path"].endswith(name) for p in json.loads(r.stdout)["bank_problems"])
 
 
 @settings(max_examples=150, deadline=None)

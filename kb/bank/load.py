@@ -147,11 +147,14 @@ MAX_MESSAGE = 300  # characters of a problem message: a value quoted in it is cu
 
 
 def _clip(problems: list[Problem], start: int = 0) -> None:
+    """One line per problem, of bounded length: a value quoted from the file never runs on."""
     for p in problems[start:]:
         if len(p.message) > MAX_MESSAGE:
             p.message = p.message[: MAX_MESSAGE - 1] + "…"
-        if p.phrase_id is not None and len(p.phrase_id) > 80:
-            p.phrase_id = p.phrase_id[:79] + "…"
+        p.message = p.message.replace("\n", " ")
+        if p.phrase_id is not None:
+            pid = p.phrase_id if len(p.phrase_id) <= 80 else p.phrase_id[:79] + "…"
+            p.phrase_id = pid.replace("\n", "\\n")
 
 
 def load_book(path: Path, problems: list[Problem]) -> BookFile | None:
