@@ -97,11 +97,8 @@ def normalize_for_lint(text: str) -> tuple[str, list[int]]:
     if len(norm) == len(text) and "\0" not in norm:  # no character squeezed out or expanded
         offsets = list(range(len(text)))
     else:
-        offsets = []
-        for i, n in enumerate(mapped):
-            if n != "\0":
-                offsets.extend([i] * len(n))
-        norm = "".join(n for n in mapped if n != "\0")
+        offsets = [i for i, n in enumerate(mapped) if n != "\0" for _ in n]
+        norm = norm.replace("\0", "")
     if not norm.isascii():
         conv = _t2s().convert(norm)
         if len(conv) == len(norm):  # t2s is character for character for almost all text
