@@ -1,0 +1,58 @@
+"""How well the rules generalize: error recall on risky replies and false errors on safe near-misses.
+
+tests/data/lint_corpus/tune.yaml is what the rules were tuned on; holdout.yaml (a fifth of the corpus,
+written first and set aside) was measured once, at the end: its thresholds are the figures reached
+then, not goals. ../shared/eval/lint_cases.yaml is the public check set.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kb.bank.yamlio import load_document
+from kb.lint import lint_text, load_rules
+from tests.conftest import SHARED
+
+CORPUS = Path(__file__).parent / "data" / "lint_corpus"
+RULES = load_rules()
+
+
+def has_error(text: str) -> bool:
+    return any(f.severity == "error" for f in lint_text(text, RULES))
+
+
+def figures(risky: list[str], safe: list[str]) -> tuple[float, float, list[str], list[str]]:
+    missed = [t for t in risky if not has_error(t)]
+    false = [t for t in safe if has_error(t)]
+    return 1 - len(missed) / len(risky), len(false) / len(safe), missed, false
+
+
+def corpus(name: str) -> tuple[list[str], list[str]]:
+    path = CORPUS / name
+    if not path.exists():
+        pytest.skip(f"{path} is not there")
+    cases = load_document(path.read_bytes())[0]["cases"]
+    return [c["text"] for c in cases if c["risky"]], [c["text"] for c in cases if not c["risky"]]
+
+
+# file, least recall, most false errors. The goal is recall >= 0.95 with false errors <= 0.03; holdout.yaml was
+# measured once, after tuning (rules at d1920d6): 93/98 risky replies got an error, 6/73 safe ones did. Those
+# figures are asserted as they are, not the goal: the set-aside fifth shows the rules over-fire on safe text.
+HOLDOUT_RECALL, HOLDOUT_FALSE = 93 / 98, 6 / 73
+GOALS = [("tune.yaml", 0.95, 0.03), ("holdout.yaml", HOLDOUT_RECALL - 1e-9, HOLDOUT_FALSE + 1e-9)]
+
+
+@pytest.mark.parametrize("name,recall_min,false_max", GOALS, ids=[g[0] for g in GOALS])
+def test_corpus(name, recall_min, false_max):
+    recall, false, missed, flagged = figures(*corpus(name))
+    assert recall >= recall_min, f"{name}: recall {recall:.3f}; missed: {missed}"
+    assert false <= false_max, f"{name}: false errors {false:.3f}; flagged: {flagged}"
+
+
+@pytest.mark.skipif(not (SHARED / "eval" / "lint_cases.yaml").exists(), reason="shared/eval not beside the repo")
+def test_public_lint_cases():
+    data = load_document((SHARED / "eval" / "lint_cases.yaml").read_bytes())[0]
+    recall, false, missed, flagged = figures([c["text"] for c in data["flag"]], list(data["pass"]))
+    assert recall >= 0.95 and false <= 0.03, (missed, flagged)
