@@ -96,9 +96,10 @@ def _warm_start(index, n: int) -> str:
         t = time.perf_counter()
         store.write(path, index, FORMAT)
         wt = time.perf_counter() - t
-        code = ("import sys,time,resource; t=time.perf_counter(); from kb.search import store; "
+        code = ("import sys,time,re; t=time.perf_counter(); from kb.search import store; "
                 "ix=store.read(sys.argv[1], int(sys.argv[2])); ix.search('包邮吗'); "
-                "print(time.perf_counter()-t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+                "hwm=re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1); "
+                "print(time.perf_counter()-t, hwm)")
         out = subprocess.run([PY, "-c", code, str(path), str(FORMAT)], capture_output=True, text=True,
                              check=True).stdout.split()
         mb = path.stat().st_size / 1e6

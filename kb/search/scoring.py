@@ -49,7 +49,8 @@ TIE = 0.03  # a runner-up this close is a tie: never pick one of the two silentl
 AMBIGUOUS_MAX = 4  # candidates shown for an ambiguous answer
 CANDIDATES = 12  # phrases scored in full (fuzzy similarity) per query
 MAX_QUERY_CHARS = 2000
-POSTINGS_BUDGET = 20000  # postings read per query (rarest features first)
+POSTINGS_BUDGET = 1500  # postings read per query (rarest features first); common ones only add to those read
+RARE_DF = 50  # a feature in at most this many phrases is always read in full
 _CLAUSE_SPLIT = re.compile(r"[\s,，;；。!！?？]+|(?:还有|另外|顺便问下|顺便问一下|顺便|然后|以及|再问一下|還有|另外)")
 
 
@@ -134,16 +135,28 @@ def _scored(index: Index, feats: list[str], qstr: str) -> list[Signals]:
     acc: dict[int, float] = {}
     wacc: dict[int, float] = {}
     read = 0
+    common = []
     for t in known:
         ps = index.postings[t]
-        if read > POSTINGS_BUDGET and len(ps) > max(50, n // 20):
-            continue  # a very common feature once the budget is spent: it would not change the order
-        read += len(ps)
         w = index.idf[t] if t[0] != "#" else 0.0
+        if read > POSTINGS_BUDGET and len(ps) > RARE_DF:
+            common.append((t, w))  # a very common feature once the budget is spent: scored below
+            continue
+        read += len(ps)
         for pi, c in ps:
             acc[pi] = acc.get(pi, 0.0) + c
             if w:
                 wacc[pi] = wacc.get(pi, 0.0) + w
+    if common:  # common features only add to the best phrases found by the rarer ones
+        short = heapq.nlargest(CANDIDATES * 4, acc, key=acc.__getitem__)
+        for t, w in common:
+            contrib = _as_dict(index, t)
+            for pi in short:
+                c = contrib.get(pi)
+                if c is not None:
+                    acc[pi] += c
+                    if w:
+                        wacc[pi] = wacc.get(pi, 0.0) + w
     cands = heapq.nlargest(CANDIDATES, acc, key=acc.__getitem__)
     top = acc[cands[0]]
     out = []
@@ -158,6 +171,20 @@ def _scored(index: Index, feats: list[str], qstr: str) -> list[Signals]:
     if len(out) > 1:
         out[0].margin = 1 - out[1].rank_score / max(out[0].rank_score, 1e-9)
     return out
+
+
+_DICTS: dict[tuple[int, str], dict[int, float]] = {}
+
+
+def _as_dict(index: Index, t: str) -> dict[int, float]:
+    """A common feature's postings as {phrase: contribution}, kept for the next queries."""
+    key = (id(index.postings), t)
+    d = _DICTS.get(key)
+    if d is None:
+        if len(_DICTS) > 2000:
+            _DICTS.clear()
+        d = _DICTS[key] = dict(index.postings[t])
+    return d
 
 
 def decide(sigs: list[Signals], model: dict | None = None) -> str:
