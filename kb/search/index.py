@@ -164,6 +164,11 @@ class Index:
         """The reply variables for a campaign name already resolved (None: normal time)."""
         return overlay(self.variables, {k: c["vars"] for k, c in self.campaigns.items()}, campaign)
 
+    def lookup(self, feature: str) -> tuple[float, list] | None:
+        """(idf, postings) of a feature, None when no phrase uses it."""
+        ps = self.postings.get(feature)
+        return None if ps is None else (self.idf[feature], ps)
+
     def search(self, query: str, k: int = 3) -> Result:
         import sqlite3
 

@@ -127,18 +127,19 @@ def _scored(index: Index, feats: list[str], qstr: str) -> list[Signals]:
     """The best candidates for a message's features, by rank score."""
     n = len(index.phrases)
     fset = list(dict.fromkeys(feats))
-    known = sorted((t for t in fset if t in index.postings), key=lambda t: len(index.postings[t]))
-    if not known:
+    rows = {t: r for t in fset if (r := index.lookup(t)) is not None}  # feature -> (idf, postings)
+    if not rows:
         return []
+    known = sorted(rows, key=lambda t: len(rows[t][1]))
     rare = math.log(1 + n)
-    word_total = sum(index.idf.get(t, rare) for t in fset if t[0] != "#") or 1.0
+    word_total = sum(rows[t][0] if t in rows else rare for t in fset if t[0] != "#") or 1.0
     acc: dict[int, float] = {}
     wacc: dict[int, float] = {}
     read = 0
     common = []
     for t in known:
-        ps = index.postings[t]
-        w = index.idf[t] if t[0] != "#" else 0.0
+        idf, ps = rows[t]
+        w = idf if t[0] != "#" else 0.0
         if read > POSTINGS_BUDGET and len(ps) > RARE_DF:
             common.append((t, w))  # a very common feature once the budget is spent: scored below
             continue
@@ -183,7 +184,7 @@ def _as_dict(index: Index, t: str) -> dict[int, float]:
     if d is None:
         if len(_DICTS) > 2000:
             _DICTS.clear()
-        d = _DICTS[key] = dict(index.postings[t])
+        d = _DICTS[key] = dict(index.lookup(t)[1])
     return d
 
 

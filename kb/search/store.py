@@ -177,6 +177,7 @@ def read(path: Path, fmt: int) -> Index:
         raise ValueError("index of another format")
     index = Index.__new__(Index)
     postings = _Postings(con)
+    index.lookup = postings._row  # type: ignore[method-assign]  # (idf, postings) straight from the file
     index.__dict__.update(
         phrases=_Rows(con, "record", meta["count"]), questions=_Rows(con, "questions", meta["count"]),
         postings=postings, idf=_Idf(postings), shortcuts=_Shortcuts(con),
