@@ -73,7 +73,12 @@ def one_megabyte(rules) -> None:
     t = time.perf_counter()
     found = lint_text(text, rules)
     dt = time.perf_counter() - t
-    print(f"1 MB reply ({len(text.encode('utf-8')):,} bytes, {len(found):,} findings): {dt:.2f} s", flush=True)
+    print(f"1 MB reply, risky in every sentence ({len(text.encode('utf-8')):,} bytes, {len(found):,} findings): {dt:.2f} s", flush=True)
+    unit = "亲，大促期间订单较多，我们会按付款顺序尽快为您安排发出，预计付款后72小时内发货，具体以物流信息为准哦～"
+    text = unit * (1_000_000 // len(unit.encode("utf-8")) + 1)
+    t = time.perf_counter()
+    lint_text(text, rules)
+    print(f"1 MB of an ordinary reply repeated: {time.perf_counter() - t:.2f} s", flush=True)
     plain = "亲" * 350_000
     t = time.perf_counter()
     lint_text(plain, rules)

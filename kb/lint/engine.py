@@ -139,12 +139,16 @@ class Text:
     def any_in(self, pattern: Pattern, lo: int, hi: int) -> bool:
         """Does a match of pattern lie within [lo, hi)?"""
         spans = self.spans(pattern)
+        if not spans:
+            return False
         i = bisect.bisect_left(spans, (lo, -1))
         return i < len(spans) and spans[i][1] <= hi
 
     def overlaps(self, pattern: Pattern, lo: int, hi: int) -> bool:
         """Does a match of pattern overlap [lo, hi)?"""
         spans = self.spans(pattern)
+        if not spans:
+            return False
         i = bisect.bisect_left(spans, (hi, -1))
         # matches of one pattern do not overlap each other, so their ends are sorted too
         return i > 0 and spans[i - 1][1] > lo
