@@ -282,3 +282,16 @@ def test_real_dev_beats_the_floor(runner):
     r = runner.invoke(cli, ["--bank", str(BANK), "eval", "--json", str(SHARED / "eval" / "real_dev.tsv")])
     data = json.loads(r.output)
     assert data["oos_rejected"] >= 0.6 and data["top3"] >= 0.7, {k: data[k] for k in ("top1", "top3")}
+
+
+def test_drop_pattern_keeps_exactly_letters_digits_and_dots():
+    """normalize() turns everything but Unicode letters/digits (categories L, N) and dots into
+    spaces with one regular expression: it must agree with unicodedata on every code point."""
+    import sys
+    import unicodedata
+
+    from kb.search.normalize import _DROP
+
+    wrong = [c for c in range(sys.maxunicode + 1) if not 0xD800 <= c <= 0xDFFF
+             and (unicodedata.category(chr(c))[0] in "LN" or c == 0x2E) == bool(_DROP.fullmatch(chr(c)))]
+    assert wrong == []

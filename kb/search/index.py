@@ -100,17 +100,19 @@ class Index:
         (cross-validation); ``tokenizer`` reuses a dictionary already built."""
         from .scoring import field_weights
 
+        norm: dict[str, str] = {}  # each distinct text normalized once
+        for _, _, p in bank.phrases():
+            for x in (*p.questions, p.title, *(st.text for st in p.steps()), " ".join(p.tags)):
+                if x not in norm:
+                    norm[x] = normalize(x)
         if tokenizer is None:
-            texts = [normalize(x) for _, _, p in bank.phrases()
-                     for x in (*p.questions, p.title, *(st.text for st in p.steps()))]
-            freq, total = Tokenizer.build_freq(texts)
-            tokenizer = Tokenizer(freq, total)
+            tokenizer = Tokenizer(*Tokenizer.build_freq(list(set(norm.values()))))
         tk = tokenizer
         memo: dict[str, tuple[list[str], str]] = {}
 
         def ana(text: str) -> tuple[list[str], str]:  # each distinct text analyzed once
             if text not in memo:
-                memo[text] = tk.analyze(normalize(text))
+                memo[text] = tk.analyze(norm[text])
             return memo[text]
 
         phrases, questions, docs = [], [], []

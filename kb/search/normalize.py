@@ -89,9 +89,9 @@ def _t2s():
     return opencc.OpenCC("t2s")
 
 
-def _keep(ch: str) -> bool:
-    cat = unicodedata.category(ch)
-    return cat[0] in "LN" or ch == "."
+# everything but letters, digits (Unicode categories L and N: what str.isalnum() means, and so
+# what \w matches, less the underscore) and dots becomes a space
+_DROP = re.compile(r"[^\w.]|_")
 
 
 def normalize(text: str) -> str:
@@ -105,7 +105,7 @@ def normalize(text: str) -> str:
         text = pattern.sub(canon, text)
     pattern, table = _typos()
     text = pattern.sub(lambda m: table[m.group(0)], text)
-    text = "".join(ch if _keep(ch) else " " for ch in text)
+    text = _DROP.sub(" ", text)
     text = re.sub(r"(?<!\d)\.|\.(?!\d)", " ", text)  # a dot only inside a number (11.11 is gone by now)
     return " ".join(text.split())
 

@@ -7,7 +7,7 @@ from ..model import Problem
 from .index import Index
 
 NEAR = 92  # rapidfuzz ratio (0-100) at or above which two questions count as near-identical
-NEAR_LIMIT = 20_000  # above this many questions only identical ones are compared
+NEAR_LIMIT = 5_000  # above this many questions only identical ones are compared (near ones are O(n²))
 
 
 def overlaps(index: Index) -> list[tuple[str, str, str, str, str]]:
