@@ -54,38 +54,38 @@ RARE_DF = 50  # a feature in at most this many phrases is always read in full
 _CLAUSE_SPLIT = re.compile(r"[\s,，;；。!！?？]+|(?:还有|另外|顺便问下|顺便问一下|顺便|然后|以及|再问一下|還有|另外)")
 
 
-def _units(doc: dict[str, list[list[str]]]) -> dict[str, dict[str, int]]:
-    """feature -> {field: how many units (questions, steps …) of the field contain it}."""
-    out: dict[str, dict[str, int]] = {}
-    for f in FIELDS:
-        for unit in doc.get(f, []):
-            for t in unit:
-                d = out.setdefault(t, {})
-                d[f] = d.get(f, 0) + 1
-    return out
-
-
 def field_weights(docs: list[dict[str, list[list[str]]]]) -> tuple[dict[str, list], dict[str, float], float]:
     """BM25F contributions: postings {feature: [[phrase, contribution], ...]}, idf, and the unit
     of evidence: what one good word of this bank contributes (the 75th percentile of word
-    contributions), so that evidence reads alike in banks of any size."""
+    contributions), so that evidence reads alike in banks of any size.
+
+    A feature's pseudo-frequency in a phrase is the sum over fields of weight x (units of the
+    field that contain it) / (1 - b + b x field length / average field length)."""
     n = len(docs)
     lengths = [{f: sum(len(u) for u in d.get(f, [])) for f in FIELDS} for d in docs]
     avg = {f: (sum(ln[f] for ln in lengths) / n if n else 0.0) or 1.0 for f in FIELDS}
-    units = [_units(d) for d in docs]
+    tfs: list[dict[str, float]] = []
     df: dict[str, int] = {}
-    for u in units:
-        for t in u:
+    for d, ln in zip(docs, lengths, strict=True):
+        tf: dict[str, float] = {}
+        for f in FIELDS:
+            units = d.get(f)
+            if not units:
+                continue
+            b = FIELD_B[f]
+            step = FIELD_WEIGHT[f] / (1 - b + b * ln[f] / avg[f])
+            for unit in units:
+                for t in unit:
+                    tf[t] = tf.get(t, 0.0) + step
+        for t in tf:
             df[t] = df.get(t, 0) + 1
+        tfs.append(tf)
     idf = {t: idf_of(c, n) * (BIGRAM_SHARE if t[0] == "#" else 1.0) for t, c in df.items()}
     postings: dict[str, list] = {}
-    for pi, u in enumerate(units):
-        for t, per_field in u.items():
-            tf = 0.0
-            for f, c in per_field.items():
-                b = FIELD_B[f]
-                tf += FIELD_WEIGHT[f] * c / (1 - b + b * lengths[pi][f] / avg[f])
-            postings.setdefault(t, []).append([pi, round(idf[t] * tf * (K1 + 1) / (K1 + tf), 5)])
+    k1 = K1
+    for pi, tf in enumerate(tfs):
+        for t, x in tf.items():
+            postings.setdefault(t, []).append([pi, round(idf[t] * x * (k1 + 1) / (k1 + x), 5)])
     words = sorted(c for t, ps in postings.items() if t[0] != "#" for _, c in ps)
     unit = words[int(len(words) * 0.75)] if words else 1.0
     return postings, idf, unit
