@@ -131,7 +131,11 @@ def scale(n: int) -> None:
 
 
 def jsonl_rate() -> None:
-    lines = ("\n".join(QUERIES * 500) + "\n").encode("utf-8")
+    """search --jsonl over the bank's own test messages (varied, as a day's log would be), 5 times."""
+    from kb.search.evaluate import read_cases
+
+    msgs = [c.q.replace("\n", " ") for c in read_cases(ROOT / "phrasebank" / "tests.yaml")]
+    lines = ("\n".join(msgs * 5) + "\n").encode("utf-8")
     cmd = [str(KB), "--bank", str(ROOT / "phrasebank"), "search", "--jsonl"]
     subprocess.run(cmd, input=b"x\n", capture_output=True, check=False)
     t = time.perf_counter()

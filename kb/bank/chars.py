@@ -32,6 +32,8 @@ def unsafe_chars(text: str) -> Iterator[tuple[int, str]]:
         for m in _ASCII_CONTROL.finditer(text):
             yield m.start(), m.group()
         return
+    if text.replace("\n", "").replace("\t", "").isprintable():
+        return  # every unsafe category (Cc, Cf, Zl, Zp) is non-printable: nothing to find
     cat = unicodedata.category
     for i, ch in enumerate(text):
         if ch < " " or ch >= "\x7f":
