@@ -174,7 +174,12 @@ def problem_json(p) -> dict:
 def _problem_line(p) -> str:
     d = problem_json(p)
     who = f"{d['phrase_id']}: " if d.get("phrase_id") else ""
-    return term(f"{d['path']}:{d['line']}:{d['col']}: {who}{d['message']}")
+    return problem_text(f"{d['path']}:{d['line']}:{d['col']}: {who}{d['message']}")
+
+
+def problem_text(line: str) -> str:
+    """A problem as one terminal line: invisible characters and line breaks escaped."""
+    return term(line).replace("\n", "\\n")
 
 
 def bank_problems_text(problems, limit: int = 5) -> str:

@@ -24,8 +24,8 @@ MANIFEST = "bank.yaml"
 # files at the bank root that are not phrasebooks
 RESERVED = {MANIFEST, "kb-lint.yaml", "tests.yaml"}
 BUNDLED = Path(__file__).resolve().parent.parent / "bundled"
-MAX_FILE_BYTES = 4 * 1024 * 1024
-MAX_BOOK_FILES = 2_000  # more *.yaml files than that below a bank is not a bank (a home folder?)
+MAX_FILE_BYTES = 1024 * 1024  # a book over 1 MB (thousands of phrases) is split: every load stays well under 2 s
+MAX_BOOK_FILES = 500  # more *.yaml files than that below a bank is not a bank (a home folder?)
 
 SOURCES = {
     "--bank": "given with --bank",
@@ -55,7 +55,7 @@ class BankLocation:
         lines = [f"kb: {msg}" for msg in self.ignored]
         if self.source == "bundled":
             lines.append("kb: using the bank bundled with kb (no phrasebank/ here or in a parent folder); "
-                         "start your own: mkdir phrasebank && kb --bank phrasebank ... or pass --bank PATH")
+                         "start your own with: kb init phrasebank (or pass --bank PATH)")
         elif self.source in ("parent", "KB_BANK"):
             lines.append(f"kb: using the bank at {self.path} ({self.how})")
         return "\n".join(lines) or None

@@ -147,11 +147,10 @@ MAX_MESSAGE = 300  # characters of a problem message: a value quoted in it is cu
 
 
 def _clip(problems: list[Problem], start: int = 0) -> None:
-    """One line per problem, of bounded length: a value quoted from the file never runs on."""
+    """Problems of bounded length (a value quoted from the file never runs on); a phrase id on one line."""
     for p in problems[start:]:
         if len(p.message) > MAX_MESSAGE:
             p.message = p.message[: MAX_MESSAGE - 1] + "…"
-        p.message = p.message.replace("\n", " ")
         if p.phrase_id is not None:
             pid = p.phrase_id if len(p.phrase_id) <= 80 else p.phrase_id[:79] + "…"
             p.phrase_id = pid.replace("\n", "\\n")
@@ -217,7 +216,9 @@ def _load_book(path: Path, problems: list[Problem]) -> BookFile | None:
         # keep the locations of the phrases that survived validation aligned with their index
         locs = _reindex(locs, kept_index)
     book.phrases = phrases
-    return BookFile(book=book, path=path, display=display, locs=locs)
+    bf = BookFile(book=book, path=path, display=display, locs=locs)
+    problems.extend(text_problems(bf))
+    return bf
 
 
 def _reindex(locs: dict, kept: list[int]) -> dict:
@@ -262,30 +263,28 @@ def load_bank(root: Path | str | None = None) -> tuple[Bank | None, list[Problem
     return bank, problems
 
 
-def text_problems(bank: Bank) -> list[Problem]:
-    """Control, bidi and zero-width characters in any text of the books, with their position
+def text_problems(bf: BookFile) -> list[Problem]:
+    """Control, bidi and zero-width characters in any text of a book, with their position
     (bank.yaml's are checked by load_manifest)."""
     out: list[Problem] = []
 
-    def check(display: str, loc: tuple[int, int], text: object, what: str, pid: str | None = None) -> None:
+    def check(loc: tuple[int, int], text: object, what: str, pid: str | None = None) -> None:
         if isinstance(text, str):
-            out.extend(Problem(display, *loc, msg, pid) for msg in describe(text, what))
+            out.extend(Problem(bf.display, *loc, msg, pid) for msg in describe(text, what))
 
-    for bf in bank.books:
-        check(bf.display, bf.loc("title"), bf.book.title, "book title")
-        check(bf.display, bf.loc("description"), bf.book.description, "description")
-    for bf, i, p in bank.phrases():
-        check(bf.display, bf.phrase_loc(i, "title"), p.title, "title", p.id)
-        check(bf.display, bf.phrase_loc(i, "group"), p.group, "group", p.id)
+    check(bf.loc("title"), bf.book.title, "book title")
+    check(bf.loc("description"), bf.book.description, "description")
+    for i, p in enumerate(bf.book.phrases):
+        check(bf.phrase_loc(i, "title"), p.title, "title", p.id)
+        check(bf.phrase_loc(i, "group"), p.group, "group", p.id)
         for qi, q in enumerate(p.questions):
-            check(bf.display, bf.phrase_loc(i, "questions", qi), q, f"question {qi + 1}", p.id)
+            check(bf.phrase_loc(i, "questions", qi), q, f"question {qi + 1}", p.id)
         for st in p.steps():
             if st.name is not None:
-                check(bf.display, bf.phrase_loc(i, *st.key[:-1], "step"), st.name, f"{st.field[:-6]} step name",
-                      p.id)
-            check(bf.display, bf.phrase_loc(i, *st.key), st.text, st.field, p.id)
+                check(bf.phrase_loc(i, *st.key[:-1], "step"), st.name, f"{st.field[:-6]} step name", p.id)
+            check(bf.phrase_loc(i, *st.key), st.text, st.field, p.id)
         for ti, tag in enumerate(p.tags):
-            check(bf.display, bf.phrase_loc(i, "tags", ti), tag, f"tag {ti + 1}", p.id)
+            check(bf.phrase_loc(i, "tags", ti), tag, f"tag {ti + 1}", p.id)
     return out
 
 
@@ -335,7 +334,6 @@ def cross_check(bank: Bank) -> list[Problem]:
                     hint = f"; did you mean {{{close[0]}}}?" if close else "; define it under vars: in bank.yaml"
                     out.append(Problem(bf.display, *bf.phrase_loc(i, *keys),
                                        f"variable {{{name}}} is not defined in bank.yaml{hint}", p.id))
-    out.extend(text_problems(bank))
     return out
 
 
