@@ -1,0 +1,57 @@
+"""The search word lists in kb/data/ (codespell-style): each file is read, sorted where its header
+says so, without duplicates, and no word is mapped two ways."""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+
+import pytest
+
+from kb.search.normalize import DATA_FILES, _data_lines
+
+DATA = resources.files("kb").joinpath("data")
+
+
+def test_every_word_list_in_kb_data_is_read():
+    on_disk = {p.name for p in DATA.iterdir() if p.name.endswith((".txt", ".tsv"))}
+    assert on_disk == set(DATA_FILES)
+
+
+@pytest.mark.parametrize("name", ["lexicon.txt", "typos.tsv", "synonyms.tsv"])
+def test_sorted_and_unique(name):
+    lines = _data_lines(name)
+    assert lines == sorted(lines), f"{name} is not sorted"
+    keys = [ln.split("\t")[0] for ln in lines]
+    assert len(keys) == len(set(keys)), f"{name} has a duplicate"
+
+
+@pytest.mark.parametrize("name", DATA_FILES)
+def test_no_blank_or_padded_entries(name):
+    for ln in _data_lines(name):
+        assert ln == ln.strip() and all(part == part.strip() and part for part in ln.split("\t")), (name, ln)
+
+
+def test_no_variant_mapped_twice_and_no_chain():
+    seen: dict[str, str] = {}
+    canon = set()
+    for ln in _data_lines("synonyms.tsv"):
+        head, variants = ln.split("\t")
+        canon.add(head)
+        for v in variants.split():
+            assert v not in seen, f"{v} is a variant of {seen[v]} and of {head}"
+            seen[v] = head
+    assert not canon & set(seen), "a canonical word is also someone's variant"
+    typos = dict(ln.split("\t") for ln in _data_lines("typos.tsv"))
+    assert not set(typos) & set(typos.values()), "a typo fix maps to another typo"
+
+
+def test_filler_has_no_duplicate():
+    words = _data_lines("filler.txt")
+    assert len(words) == len(set(words))
+
+
+@pytest.mark.parametrize("name", ["promo_names.tsv", "boilerplate.txt"])
+def test_patterns_compile(name):
+    for ln in _data_lines(name):
+        re.compile(ln.split("\t")[0])
