@@ -295,3 +295,37 @@ def test_drop_pattern_keeps_exactly_letters_digits_and_dots():
     wrong = [c for c in range(sys.maxunicode + 1) if not 0xD800 <= c <= 0xDFFF
              and (unicodedata.category(chr(c))[0] in "LN" or c == 0x2E) == bool(_DROP.fullmatch(chr(c)))]
     assert wrong == []
+
+
+def test_report_figures_are_computed_as_documented():
+    """Pins every figure of kb eval (a mutation of any formula fails here)."""
+    from kb.search.evaluate import Case, score
+    from kb.search.index import Match, Result
+
+    def res(outcome, *ids):
+        return Result("q", [Match(i, "", None, "", "", 1.0, []) for i in ids], outcome, close=len(ids))
+
+    pairs = [
+        (Case("a", ("x",), 1), res("confident", "x", "y", "z")),  # top-1, rank 1
+        (Case("b", ("y",), 2), res("ambiguous", "x", "y", "z")),  # rank 2, ambiguous
+        (Case("c", ("z", "w"), 3), res("none", "x", "y", "z")),  # rank 3, rejected
+        (Case("d", ("q",), 4), res("confident", "x", "y", "z")),  # wrong, not in top 3
+        (Case("e", None, 5), res("none", "x")),  # out of scope, rejected
+        (Case("f", None, 6), res("confident", "x")),  # out of scope, answered
+        (Case("g", None, 7), res("ambiguous", "x", "y")),  # out of scope, not confident
+    ]
+    rep = score(pairs)
+    assert (rep.in_scope, rep.out_of_scope) == (4, 3)
+    assert rep.top1 == 1 / 4 and rep.top3 == 3 / 4
+    assert rep.mrr == pytest.approx((1 + 1 / 2 + 1 / 3) / 4)
+    assert rep.false_rejection == 1 / 4 and rep.ambiguous == 1 / 4
+    assert rep.oos_rejected == pytest.approx(2 / 3)
+    assert [m["line"] for m in rep.misses] == [2, 3, 4, 6]
+
+
+def test_jsonl_escapes_unicode_line_separators(runner):
+    data = "包邮吗\u2028在吗\n发票\u0085呢\n".encode()
+    r = runner.invoke(cli, ["--bank", str(BANK), "search", "--jsonl"], input=data)
+    lines = r.stdout.splitlines()  # str.splitlines() breaks on U+2028/U+0085 too
+    assert len(lines) == 2, lines
+    assert json.loads(lines[0])["query"] == "包邮吗\u2028在吗"
