@@ -211,9 +211,10 @@ def _json_line(obj) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--jsonl", is_flag=True, help="Read queries from stdin, one per line; write one JSON line each.")
 @click.option("--no-cache", is_flag=True, help="Build the index in memory; do not read or write the cache.")
+@click.option("--log", "log_flag", is_flag=True, help="Record the search (masked) in the usage log (kb log).")
 @click.pass_context
 def search(ctx: click.Context, query: tuple[str, ...], k: int, campaign: str | None, as_json: bool,
-           jsonl: bool, no_cache: bool) -> None:
+           jsonl: bool, no_cache: bool, log_flag: bool = False) -> None:
     """Find the approved reply for a buyer's message.
 
     \b
@@ -227,6 +228,7 @@ def search(ctx: click.Context, query: tuple[str, ...], k: int, campaign: str | N
       kb search --json "能便宜点吗"
       printf '在吗\n包邮吗\n' | kb search --jsonl
     """
+    from .learn.log import record
     from .search.cache import load_index
     from .view import dumps, format_result, result_json, term
 
@@ -244,13 +246,16 @@ def search(ctx: click.Context, query: tuple[str, ...], k: int, campaign: str | N
         out = sys.stdout
         for raw in sys.stdin.buffer:
             line = raw.decode("utf-8", "replace").rstrip("\r\n")
-            out.write(_json_line(result_json(index.search(line, k=k), variables, context)))
+            r = index.search(line, k=k)
+            record(index, r, flag=log_flag)  # the opt-in usage log (kb.learn.log), masked
+            out.write(_json_line(result_json(r, variables, context)))
         out.flush()
         return
     text = " ".join(query).strip()
     if not text:
         raise KbError("give the buyer's message: kb search \"什么时候发货\" (or --jsonl to read stdin)", 2)
     r = index.search(text, k=k)
+    record(index, r, flag=log_flag)  # the opt-in usage log (kb.learn.log), masked
     if as_json:
         click.echo(dumps(result_json(r, variables, context), indent=2))
     else:
@@ -268,9 +273,14 @@ def search(ctx: click.Context, query: tuple[str, ...], k: int, campaign: str | N
 @click.option("--per-phrase", is_flag=True, help="Also print top-1/top-3 per phrase, weakest first.")
 @click.option("--min-top1", type=click.FloatRange(0, 1), help="Exit 1 when top-1 is below this.")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures and misses as JSON.")
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "csv"]), default="text", show_default=True,
+              help="For a list of messages: the table as text, Markdown or CSV.")
+@click.option("--column", help="For a CSV/JSONL chat export: the column holding the messages.")
+@click.option("--only", metavar="COL=VALUE", help="For a CSV/JSONL export: keep rows whose COL is VALUE.")
 @click.pass_context
 def eval_(ctx: click.Context, cases: str | None, cross: bool, folds: int, per_phrase: bool,
-          min_top1: float | None, as_json: bool) -> None:
+          min_top1: float | None, as_json: bool, fmt: str = "text", column: str | None = None,
+          only: str | None = None) -> None:
     """Measure search on labelled messages, or on the bank's own questions (--cross).
 
     \b
@@ -280,10 +290,15 @@ def eval_(ctx: click.Context, cases: str | None, cross: bool, folds: int, per_ph
     and every miss. --cross searches each question of the bank in an index built
     without it (k folds) and, with --per-phrase, shows which phrases need more
     questions. Team leads keep a case file per bank as a regression test.
+    A plain list of messages (one per line, no labels; or a CSV/JSONL export with
+    --column) prints, per message, the outcome and the top answers instead:
+    a day's messages reviewed in one table (masked: no phone or order numbers).
     Examples:
       kb eval tests.yaml --min-top1 0.9
       kb eval ../shared/eval/real_dev.tsv
       kb eval --cross --per-phrase
+      kb eval today.txt --format markdown > today.md
+      kb eval chats.csv --column 消息 --only 角色=买家 --format csv > hits.csv
     """
     from pathlib import Path
 
@@ -291,6 +306,8 @@ def eval_(ctx: click.Context, cases: str | None, cross: bool, folds: int, per_ph
 
     if cross == bool(cases):
         raise KbError("give a case file, or --cross to cross-validate on the bank's own questions", 2)
+    if cases and _eval_hits(ctx, cases, fmt, column, only, as_json):
+        return
     if cross:
         from .bank.load import open_bank
 
@@ -726,6 +743,142 @@ def init(folder: str, name: str | None, kb_source: str | None, force: bool) -> N
     click.echo(f"kb: new bank in {made.root}. Next: cd {made.root} && kb validate && kb lint && kb eval tests.yaml"
                + ("" if kb_source else "\n    (set KB_SOURCE in .github/workflows/phrasebank.yml to where your "
                   "team installs kb from)"), err=True)
+
+
+def _eval_hits(ctx: click.Context, cases: str, fmt: str, column: str | None, only: str | None,
+               as_json: bool) -> bool:
+    """kb eval on an unlabelled list of messages (batch hit-testing, kb.learn.hits). False for a case file."""
+    from pathlib import Path
+
+    from .learn.hits import format_hits, hit_test, is_message_list
+
+    if not (column or only or is_message_list(Path(cases))):
+        if fmt != "text":
+            raise KbError(f"--format {fmt} prints the table of a list of messages; {cases} is a labelled "
+                          "case file (use --json for its figures)", 2)
+        return False
+    from .search.cache import load_index
+    from .view import term
+
+    hits = hit_test(load_index(_bank_root(ctx)), cases, column=column, only=only)
+    click.echo(term(format_hits(hits, "json" if as_json else fmt)))
+    return True
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("sources", nargs=-1)
+@click.option("--column", help="CSV/JSONL export: the column holding the buyer's messages (guessed when one "
+              "header is text/message/消息/内容 …).")
+@click.option("--label-column", help="CSV/JSONL export: the column holding the phrase id the agent used.")
+@click.option("--only", metavar="COL=VALUE", help="CSV/JSONL export: keep rows whose COL is VALUE (e.g. 角色=买家).")
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), help="Usage counts only messages from this "
+              "day on (YYYY-MM-DD): 'never used since'.")
+@click.option("--apply", "do_apply", is_flag=True, help="Write the new questions into the books (in place, "
+              "comments kept). Without it nothing is written.")
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True,
+              help="markdown = the pull-request description.")
+@click.option("--top", default=10, show_default=True, type=click.IntRange(1, 1000),
+              help="Groups of unanswered messages and most/least used phrases shown.")
+@click.pass_context
+def learn(ctx: click.Context, sources: tuple[str, ...], column: str | None, label_column: str | None,
+          only: str | None, since, do_apply: bool, fmt: str, top: int) -> None:
+    """Learn from real buyer messages: new questions, what to write next, usage.
+
+    \b
+    SOURCE is the usage log (the default: see kb log), a copy of an agent's
+    usage log, a text file (one message per line; - for stdin) or a CSV/JSONL
+    chat export (--column). Messages are masked as they are read.
+    Reports
+      * new questions: messages where the agent copied phrase P but search does
+        not answer P confidently; normalised-deduplicated against every question
+        of the bank; never added to two phrases;
+      * what to write next: unanswered messages grouped, largest first, with
+        examples and the nearest phrase;
+      * usage per phrase: most/least used, never used (--since).
+    --apply writes the new questions into the books (comments and order kept)
+    and names the version bump kb review will require. Nothing else is written.
+    Examples:
+      kb learn                                   the usage log: report only
+      kb learn --apply --format markdown > pr.md write, and the PR description
+      kb learn agent1.jsonl agent2.jsonl         logs collected from agents
+      kb learn today.txt --top 20                a day's buyer messages
+      kb learn chats.csv --column 消息 --only 角色=买家 --label-column 话术
+      kb learn --since 2026-10-01                never used since October
+    """
+    from .bank.load import load_bank
+    from .learn.learn import apply_report, refuse_bundled
+    from .learn.learn import learn as run_learn
+    from .learn.report import format_report
+    from .learn.sources import read_source, read_usage_log
+
+    root = _bank_root(ctx)
+    if do_apply:
+        refuse_bundled(root)
+    if since is not None:
+        since = since.astimezone()
+    read = [read_source(s, column=column, label_column=label_column, only=only) for s in sources] \
+        or [read_usage_log()]
+    bank, problems = load_bank(root)
+    if bank is None or (do_apply and problems):
+        shown = "\n".join(str(p) for p in problems[:20])
+        raise KbError(f"{shown}\nkb: the bank has {len(problems)} problem(s): fix them first (kb validate)")
+    report = run_learn(bank, read, since=since, top=top, problems=problems)
+    if do_apply:
+        apply_report(bank, report)
+    from .view import term
+
+    click.echo(term(format_report(report, fmt, top)))
+    if do_apply and fmt == "text":
+        click.echo(f"kb: wrote {len(report.new_questions)} question(s) to {len(report.written)} book(s)", err=True)
+
+
+@cli.command("log", context_settings=CONTEXT)
+@click.option("--clear", is_flag=True, help="Delete the usage log.")
+@click.option("--path", "show_path", is_flag=True, help="Print where the log is and nothing else.")
+@click.option("--tail", type=click.IntRange(1), help="Print the last N records.")
+@click.pass_context
+def log_(ctx: click.Context, clear: bool, show_path: bool, tail: int | None) -> None:
+    """The local usage log: where it is, whether it is on, what it holds.
+
+    \b
+    Off by default. On with 'log: true' in bank.yaml, KB_LOG=1, or --log on
+    kb search. Each record: time, bank name and book versions, the buyer's
+    message with personal data masked, what search returned (ids, outcome)
+    and, in kb ui, which phrase the agent copied. Feed it to kb learn.
+    Examples:
+      kb log                 status: path, on/off and why, records
+      kb log --tail 5
+      kb log --clear         delete it
+    """
+    from .learn import log as usage
+
+    if show_path:
+        click.echo(str(usage.log_path()))
+        return
+    if clear:
+        n = usage.clear()
+        click.echo(f"kb: removed the usage log {usage.log_path()} ({n} record(s))", err=True)
+        return
+    if tail:
+        from .view import dumps
+
+        for _, rec in usage.read_records()[-tail:]:
+            click.echo(dumps(rec))
+        return
+    from .bank.files import find_bank
+
+    try:
+        root = find_bank(ctx.obj.get("bank"))
+    except KbError:
+        root = None
+    s = usage.status(root)
+    click.echo(f"usage log: {s['path']}")
+    click.echo(f"  {s['reason']}" + (f" (bank {root})" if root else ""))
+    if s["exists"]:
+        click.echo(f"  {s['records']} record(s), {s['copies']} copy event(s), {s['bytes']} bytes, "
+                   f"{s['first'] or '-'} → {s['last'] or '-'}")
+    else:
+        click.echo("  no records yet")
 
 
 def main() -> None:
