@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--eval", default=str(ROOT.parent / "shared" / "eval" / "real_dev.tsv"))
     ap.add_argument("--bank", default=str(ROOT / "phrasebank"))
-    args = ap.parse_args(argv)
+    args, _ = ap.parse_known_args(argv)  # also run from scripts/bench (its own options are ignored)
     path = Path(args.eval)
     if not path.exists():
         raise SystemExit(f"{path} not found")
