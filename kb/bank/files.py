@@ -24,8 +24,8 @@ MANIFEST = "bank.yaml"
 # files at the bank root that are not phrasebooks
 RESERVED = {MANIFEST, "kb-lint.yaml", "tests.yaml"}
 BUNDLED = Path(__file__).resolve().parent.parent / "bundled"
-MAX_FILE_BYTES = 1024 * 1024  # a book over 1 MB (thousands of phrases) is split: every load stays well under 2 s
-MAX_BOOK_FILES = 500  # more *.yaml files than that below a bank is not a bank (a home folder?)
+MAX_FILE_BYTES = 512 * 1024  # a book over 512 KB (hundreds of phrases) is split: every load stays well under 2 s
+MAX_BOOK_FILES = 200  # more *.yaml files than that below a bank is not a bank (a home folder?)
 
 SOURCES = {
     "--bank": "given with --bank",
@@ -219,7 +219,7 @@ def read_file(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
 
 
 def too_large(size: int, limit: int) -> str:
-    return (f"file is too large ({size / 1048576:.1f} MB; the limit is {limit // 1048576} MB per book: "
+    return (f"file is too large ({size / 1024:,.0f} KB; the limit is {limit // 1024:,} KB per book: "
             "split it into several books)")
 
 

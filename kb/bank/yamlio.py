@@ -25,7 +25,7 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ..model import Loc
 from .files import MAX_FILE_BYTES, too_large
 
-MAX_NODES = 100_000  # values built from one document, aliases counted each time they are used
+MAX_NODES = 50_000  # values built from one document, aliases counted each time they are used
 MAX_ALIAS_EXPANSIONS = 10_000  # a value built again through an alias
 MAX_ALIAS_CHARS = 1_000_000  # characters of text built again through aliases, in total
 MAX_DEPTH = 64
