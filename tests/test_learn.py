@@ -33,7 +33,8 @@ phrases:
     shortcut: fhsj
     questions:
       - 什么时候发货
-      - 几天能发出
+      - 几天能发出  # 买家常这么问
+    # 回复不承诺具体日期
     reply: 亲，预计{ship_window}内发货哦～
   # 改地址只在发货前
   - id: shipping.change_address
@@ -148,6 +149,7 @@ def test_apply_adds_questions_masked_deduplicated_once(runner, bank, monkeypatch
     new = (bank / "shipping.yaml").read_text(encoding="utf-8")
     assert new.startswith("# 发货：不承诺具体日期\n") and "  # 改地址只在发货前\n" in new
     assert "  - id: shipping.when_ship   # 最常用\n" in new
+    assert "      - 几天能发出  # 买家常这么问\n      - 哪天能动身呀\n    # 回复不承诺具体日期\n    reply:" in new
     old_lines = SHIPPING.splitlines()
     new_lines = new.splitlines()
     assert [ln for ln in new_lines if ln not in old_lines] == [

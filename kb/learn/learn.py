@@ -433,8 +433,7 @@ def apply_report(bank: Bank, report: LearnReport) -> list[str]:
             for item in data.get("phrases") or []:
                 pid = item.get("id") if hasattr(item, "get") else None
                 if pid in add:
-                    for q in add[pid]:
-                        item["questions"].append(q)
+                    append_questions(item["questions"], add[pid])
                     edited.append(pid)
             missing = {q.phrase_id for q in report.new_questions if q.book == bf.book.name} - set(edited)
             if missing:
@@ -448,6 +447,37 @@ def apply_report(bank: Bank, report: LearnReport) -> list[str]:
     report.applied = True
     report.written = [str(p) for p, _ in pending]
     return report.written
+
+
+def append_questions(seq, new: list[str]) -> None:
+    """Append to a ruamel questions list. A comment below the last question that is indented like
+    the phrase's keys (it introduces the next key: ``# 回复不承诺日期`` above ``reply:``) stays below
+    the new questions; one indented like the questions (``# 大促问法``) stays above them."""
+    import copy
+
+    last = len(seq) - 1
+    items = getattr(getattr(seq, "ca", None), "items", {})
+    tok = items[last][0] if last >= 0 and items.get(last) else None
+    for q in new:
+        seq.append(q)
+    if tok is None or seq.fa.flow_style() or seq.lc.col is None:
+        return
+    value = tok.value
+    if value.startswith("#"):
+        cut = value.index("\n") + 1 if "\n" in value else len(value)
+    else:
+        cut = 1 if value.startswith("\n") else 0
+    eol, rest = value[:cut], value[cut:]
+    lines = [ln for ln in rest.split("\n") if ln.strip()]
+    if not lines or min(len(ln) - len(ln.lstrip(" ")) for ln in lines) >= seq.lc.col:
+        return
+    moved = copy.copy(tok)
+    moved.value = "\n" + rest
+    if eol.startswith("#"):
+        tok.value = eol
+    else:
+        del items[last]
+    items[len(seq) - 1] = [moved, None, None, None]
 
 
 def _unchanged_since_load(bf: BookFile, text: str) -> None:
