@@ -305,3 +305,18 @@ def test_eval_csv_export_with_column(runner, bank, tmp_path) -> None:
     r = runner.invoke(cli, ["--bank", str(bank), "eval", str(path), "--column", "消息", "--only", "角色=买家"])
     assert r.exit_code == 0, r.output
     assert "1 messages: 1 confident" in r.stdout and "亲在的" not in r.stdout
+
+
+def test_sharing_only_a_common_word_does_not_group_messages() -> None:
+    from kb.learn.learn import _clusters, _Forms
+    from kb.learn.sources import Message
+    from kb.search.index import Index, Result
+
+    bundled, problems = load_bank(Path(__file__).resolve().parent.parent / "phrasebank")
+    index = Index.build(bundled, problems)
+    msgs = [Message(t, "day.txt", n) for n, t in enumerate(
+        ["我要", "我要退货", "手机现在充不进去电", "现在还是充不进去"], 1)]
+    assert index.idf.get("要", 99) < max(index.idf.values())  # 要 is a common word of the bank
+    clusters = _clusters(msgs, _Forms(index), lambda m: Result(m.text, []), index)
+    groups = sorted(sorted(c.examples) for c in clusters)
+    assert groups == [["我要"], ["我要退货"], ["手机现在充不进去电", "现在还是充不进去"]]

@@ -10,8 +10,8 @@ From messages (kb.learn.sources, masked on reading) and the bank, one ``LearnRep
                   goes to the one with a clear majority (more than twice the copies of the
                   other), else to none: it is listed as a conflict.
   what to write   messages nobody copied a reply for and search does not answer confidently,
-  next            grouped by their normalised words (same words, or a Jaccard overlap of at least
-                  CLUSTER_OVERLAP with the group's first words), largest groups first, each with
+  next            grouped by their normalised words (same words, or an idf-weighted Jaccard overlap of
+                  at least CLUSTER_OVERLAP with the group's first words), largest groups first, each with
                   counts, examples and the phrase search finds nearest.
   usage           per phrase: times copied, times answered (the confident answer logged, or
                   search now for messages without a log record), last use; most and least used,
@@ -284,8 +284,11 @@ def _new_questions(messages, phrases, bank: Bank, forms: _Forms, search):
     return out, skipped, covered, copied
 
 
-def _jaccard(a: frozenset, b: frozenset) -> float:
-    return len(a & b) / len(a | b) if a or b else 0.0
+def _overlap(a: frozenset, b: frozenset, weight) -> float:
+    """Jaccard overlap of two word sets, each word weighted by its rarity in the bank (idf; a word
+    the bank never uses weighs most), so that sharing 要 or 怎么 does not make two messages alike."""
+    union = sum(weight(w) for w in a | b)
+    return sum(weight(w) for w in a & b) / union if union else 0.0
 
 
 def _clusters(unanswered: list[Message], forms: _Forms, search, index) -> list[Cluster]:
@@ -294,11 +297,16 @@ def _clusters(unanswered: list[Message], forms: _Forms, search, index) -> list[C
         words = frozenset(forms.tokens(m.text))
         if words:
             groups.setdefault(words, []).append(m)
+    rarest = max(index.idf.values(), default=1.0)
+
+    def weight(w: str) -> float:
+        return index.idf.get(w, rarest)
+
     seeds: list[tuple[frozenset, list[Message]]] = []
     for words, ms in sorted(groups.items(), key=lambda kv: (-len(kv[1]), sorted(kv[0]))):
         best, best_j = None, 0.0
         for i, (seed, _) in enumerate(seeds):
-            j = _jaccard(words, seed)
+            j = _overlap(words, seed, weight)
             if j >= CLUSTER_OVERLAP and j > best_j:
                 best, best_j = i, j
         if best is None:
