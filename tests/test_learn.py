@@ -198,6 +198,7 @@ def test_usage_most_least_and_never_used_since(bank, tmp_path) -> None:
             rows.append({"v": 1, "time": f"{day}T10:00:00+08:00", "event": "copy", "via": "ui", "bank": "learnbank",
                          "versions": {}, "query": "x问题", "outcome": "none", "ids": [], "scores": [],
                          "copied": pid, "rank": 1})
+    rows.append({**rows[-1], "bank": "another-shop", "copied": "promo.coupon"})  # a log shared by two banks
     log.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     from datetime import datetime
 
@@ -207,7 +208,8 @@ def test_usage_most_least_and_never_used_since(bank, tmp_path) -> None:
     rep = learn(loaded, [src], since=datetime.fromisoformat("2026-10-01T00:00:00+08:00"))
     use = {u.id: u for u in rep.usage}
     assert use["shipping.when_ship"].copied == 3 and use["shipping.change_address"].copied == 1
-    assert use["promo.coupon"].total == 0  # used only before --since
+    assert use["promo.coupon"].total == 0  # used only before --since, and in another bank
+    assert rep.other_banks == {"another-shop": 1}
     from kb.learn.report import format_text
 
     out = format_text(rep)

@@ -134,6 +134,7 @@ class LearnReport:
     bumps: list[Bump]
     applied: bool = False
     written: list[str] = field(default_factory=list)
+    other_banks: dict[str, int] = field(default_factory=dict)  # log records of other banks, left out
 
     def as_dict(self) -> dict:
         return {
@@ -145,6 +146,7 @@ class LearnReport:
             "usage": [u.as_dict() for u in self.usage],
             "since": self.since.isoformat() if self.since else None,
             "bumps": [b.as_dict() for b in self.bumps], "applied": self.applied, "written": self.written,
+            "other_banks": self.other_banks,
         }
 
 
@@ -198,7 +200,13 @@ def learn(bank: Bank, sources: list[Source], *, since: datetime | None = None, t
 
     index = Index.build(bank, problems or [])
     forms = _Forms(index)
-    messages = [m for s in sources for m in s.messages]
+    messages, other_banks = [], Counter()
+    for s in sources:
+        for m in s.messages:
+            if m.bank and m.bank != bank.manifest.name:  # a log shared by several shops' banks
+                other_banks[m.bank] += 1
+            else:
+                messages.append(m)
     phrases = {p.id: (bf, p) for bf, _, p in bank.phrases()}
     results: dict[str, object] = {}
 
@@ -217,7 +225,7 @@ def learn(bank: Bank, sources: list[Source], *, since: datetime | None = None, t
         bank=bank.manifest.name, root=str(bank.root), sources=[s.describe() for s in sources],
         messages=len(messages), copied=copied, covered=covered, new_questions=new_q, skipped=skipped,
         clusters=clusters[:top] if top else clusters, unanswered=len(unanswered), usage=usage, since=since,
-        untimed=untimed, bumps=bumps,
+        untimed=untimed, bumps=bumps, other_banks=dict(other_banks),
     )
 
 

@@ -34,6 +34,8 @@ def _bump_hint(r: LearnReport) -> list[str]:
 def format_text(r: LearnReport, top: int = 10) -> str:
     out = [f"kb learn · {r.bank} · {r.messages} messages from {len(r.sources)} source(s)"]
     out += [f"  {s}" for s in r.sources]
+    if r.other_banks:
+        out.append("  left out, searched in other banks: " + ", ".join(f"{k} ×{v}" for k, v in r.other_banks.items()))
     out.append(f"copied by agents: {r.copied} (search already answers {r.covered} of them confidently)")
     out.append("")
     verb = "added" if r.applied else "to add (kb learn --apply writes them)"
@@ -97,6 +99,9 @@ def format_markdown(r: LearnReport, top: int = 10) -> str:
                "confident answer.")
     out.append("")
     out.append("Sources: " + "; ".join(md_cell(s) for s in r.sources) + ".")
+    if r.other_banks:
+        out.append("Left out (searched in other banks): "
+                   + ", ".join(f"{md_cell(k)} ×{v}" for k, v in r.other_banks.items()) + ".")
     out.append("")
     out.append(f"> {md_cell(PLACEHOLDER_NOTE)}")
     out.append("")

@@ -42,6 +42,7 @@ class Message:
     time: datetime | None = None
     logged_outcome: str | None = None  # what search answered when the message was logged
     logged_ids: list[str] = field(default_factory=list)
+    bank: str | None = None  # the bank a usage-log record was searched in
 
 
 @dataclass
@@ -219,7 +220,8 @@ def read_log_records(records: list[tuple[int, dict]], name: str) -> Source:
         # the log holds masked text already; masking again is harmless and guards hand-edited logs
         m = _msg(rec["query"], name, n, copied=copied, time=_time(rec.get("time")),
                  logged_outcome=rec.get("outcome") if isinstance(rec.get("outcome"), str) else None,
-                 logged_ids=[i for i in rec.get("ids") or [] if isinstance(i, str)])
+                 logged_ids=[i for i in rec.get("ids") or [] if isinstance(i, str)],
+                 bank=rec.get("bank") if isinstance(rec.get("bank"), str) else None)
         if m:
             msgs.append(m)
         else:
