@@ -322,3 +322,18 @@ def test_sharing_only_a_common_word_does_not_group_messages() -> None:
     clusters = _clusters(msgs, _Forms(index), lambda m: Result(m.text, []), index)
     groups = sorted(sorted(c.examples) for c in clusters)
     assert groups == [["我要"], ["我要退货"], ["手机现在充不进去电", "现在还是充不进去"]]
+
+
+def test_hostile_sources_give_a_message_not_a_traceback(runner, bank, tmp_path) -> None:
+    big = tmp_path / "big.csv"
+    big.write_text('消息\n"' + "很" * 200_000 + '"\n', encoding="utf-8")
+    r = runner.invoke(cli, ["--bank", str(bank), "learn", str(big)])
+    assert r.exit_code == 1 and "big.csv:" in r.output and "internal error" not in r.output
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "在吗"}\n[1, 2]\n', encoding="utf-8")
+    r = runner.invoke(cli, ["--bank", str(bank), "learn", str(bad), "--column", "text"])
+    assert r.exit_code == 1 and "bad.jsonl:2" in r.output
+    odd = tmp_path / "odd.txt"
+    odd.write_bytes("在吗\x00\u202e发货了吗\x1b[31m\n".encode())
+    r = runner.invoke(cli, ["--bank", str(bank), "learn", str(odd)])
+    assert r.exit_code == 0 and "\x1b" not in r.output and "\u202e" not in r.output

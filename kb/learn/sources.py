@@ -138,7 +138,11 @@ def read_text(data: str, name: str) -> Source:
 
 def read_csv(data: str, name: str, *, delimiter: str, column: str | None, label_column: str | None,
              only: str | None) -> Source:
-    rows = list(csv.reader(io.StringIO(data), delimiter=delimiter))
+    reader = csv.reader(io.StringIO(data), delimiter=delimiter)
+    try:
+        rows = list(reader)
+    except csv.Error as e:
+        raise KbError(f"{name}:{reader.line_num}: not a valid CSV row ({e})") from None
     if not rows:
         return Source(name, "csv", [])
     header = [h.strip() for h in rows[0]]
