@@ -245,3 +245,16 @@ def test_symlinked_folders_are_not_walked(mini_bank, tmp_path):
     (elsewhere / "other.yaml").write_text(MINI_BOOK.replace("name: shipping", "name: other"), encoding="utf-8")
     (mini_bank / "link").symlink_to(elsewhere, target_is_directory=True)
     assert [p.name for p in files.book_files(mini_bank)] == ["shipping.yaml"]
+
+
+def test_a_file_of_thousands_of_problems_lists_a_hundred_and_counts_the_rest(mini_bank):
+    text = MINI_BOOK + "".join(f"junk{i}: x\n" for i in range(5000))
+    (mini_bank / "shipping.yaml").write_text(text, encoding="utf-8")
+    found = messages(mini_bank)
+    assert len(found) == 101
+    assert found[-1].endswith("… and 4900 more problem(s) in this file")
+
+
+def test_a_file_of_more_lines_than_values_allowed_is_refused_before_parsing(mini_bank):
+    (mini_bank / "shipping.yaml").write_text("# x\n" * 60_000, encoding="utf-8")
+    assert any("more than 50,000 lines" in m for m in messages(mini_bank))

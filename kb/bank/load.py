@@ -156,12 +156,20 @@ def _clip(problems: list[Problem], start: int = 0) -> None:
             p.phrase_id = pid.replace("\n", "\\n")
 
 
+MAX_PROBLEMS_PER_FILE = 100  # past that a file is not a phrasebook with typos: the rest is counted, not listed
+
+
 def load_book(path: Path, problems: list[Problem]) -> BookFile | None:
     """One book, validated; its problems appended to problems. None when it cannot be used at all."""
     start = len(problems)
     try:
         return _load_book(path, problems)
     finally:
+        extra = len(problems) - start - MAX_PROBLEMS_PER_FILE
+        if extra > 0:
+            last = problems[start + MAX_PROBLEMS_PER_FILE - 1]
+            del problems[start + MAX_PROBLEMS_PER_FILE:]
+            problems.append(Problem(last.path, last.line, last.col, f"… and {extra} more problem(s) in this file"))
         _clip(problems, start)
 
 
@@ -176,7 +184,12 @@ def _load_book(path: Path, problems: list[Problem]) -> BookFile | None:
         problems.append(Problem(display, 1, 1, f"a book should be a mapping, not {_type_name(raw)}"))
         return None
 
+    start = len(problems)
+
     def report(err: dict, base: tuple, pid: str | None) -> None:
+        if len(problems) - start > MAX_PROBLEMS_PER_FILE:  # counted by load_book, not described
+            problems.append(Problem(display, 1, 1, "", pid))
+            return
         loc, msg, at_key = _describe(err, base, Book)
         line, col = nearest_loc(locs, loc + ("<key>",) if at_key else loc)
         problems.append(Problem(display, line, col, msg, pid))
