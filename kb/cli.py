@@ -20,8 +20,10 @@ class KbGroup(click.Group):
         try:
             return super().invoke(ctx)
         except KbError as e:
-            click.echo(f"kb: {e.message}" if not e.message.startswith(("kb:", "\n")) and "\n" not in e.message
-                       else e.message, err=True)
+            from .view import term  # nothing from a phrasebook reaches the terminal raw
+
+            click.echo(term(f"kb: {e.message}" if not e.message.startswith(("kb:", "\n")) and "\n" not in e.message
+                            else e.message), err=True)
             ctx.exit(e.exit_code)
         except BrokenPipeError:
             sys.stderr.close()

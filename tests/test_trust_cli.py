@@ -157,3 +157,13 @@ def test_text_output_on_cp1252_is_escaped_not_lost():
     assert r.returncode == 0, r.stderr
     out = r.stdout.decode("cp1252")
     assert "shipping.when_ship" in out and "\\u4eb2" in out  # 亲 as an escape
+
+
+def test_error_messages_escape_what_the_user_or_a_book_typed(runner, mini_bank):
+    r = runner.invoke(cli, ["--bank", str(mini_bank), "show", "x\x1b[2J\u202e"])
+    assert r.exit_code == 1 and "\\u001b[2J\\u202e" in r.stderr and "\x1b" not in r.output
+    (mini_bank / "shipping.yaml").write_text(MINI_BOOK.replace("    title: 发货时间\n",
+                                                               '    title: 发货时间\n    "\\e[31mx": 1\n'),
+                                             encoding="utf-8")
+    r = runner.invoke(cli, ["--bank", str(mini_bank), "export", "qianniu"])
+    assert r.exit_code != 0 and "\x1b" not in r.output and "\\u001b[31mx" in r.output

@@ -23,7 +23,7 @@ from ..model import (
     nearest_loc,
 )
 from ..template import TemplateError, template_vars
-from .chars import describe
+from .chars import describe, escape
 from .files import MANIFEST, FileProblem, book_files, display_path, find_bank, read_file
 from .yamlio import YamlProblem, load_document
 
@@ -355,7 +355,7 @@ def open_bank(root: Path | str | None = None, *, strict: bool = False) -> tuple[
     or, with strict, when it has any problem."""
     bank, problems = load_bank(root)
     if bank is None or (strict and problems):
-        shown = "\n".join(str(p) for p in problems[:20])
+        shown = "\n".join(escape(str(p)).replace("\n", "\\n") for p in problems[:20])
         more = f"\n... and {len(problems) - 20} more" if len(problems) > 20 else ""
         raise KbError(f"{shown}{more}\nkb: the bank has {len(problems)} problem(s): run 'kb validate'")
     return bank, problems
