@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import KbError
-from .files import BUNDLED, FileProblem, file_kind, read_file
+from .files import FileProblem, file_kind, read_file
 
-PACKAGE = Path(__file__).resolve().parent.parent  # the kb package: never written by kb
+PACKAGE = Path(__file__).resolve().parent.parent  # the kb package: never written by kb (refuse_package_path)
 
 
 # --- round-trip YAML ------------------------------------------------------------------------
@@ -120,12 +120,11 @@ def _umask() -> int:
 
 
 def refuse_package_path(path: Path) -> None:
-    """KbError when path (symlinks followed) lies inside the installed kb package."""
-    target = Path(os.path.realpath(path))
-    if target == PACKAGE or PACKAGE in target.parents:
-        raise KbError(f"{path} is inside the installed kb package ({PACKAGE}): kb never writes there. Start a bank "
-                      f"of your own: cp -r {BUNDLED} ./phrasebank, then work in that folder (or pass --bank PATH)",
-                      2)
+    """KbError when path (symlinks followed) lies inside the installed kb package (kb/bank/scaffold.py
+    says how to start a bank of one's own)."""
+    from .scaffold import refuse_package_write
+
+    refuse_package_write(Path(os.path.realpath(path)), "write")
 
 
 def atomic_write(path: Path, data: str | bytes, *, force: bool = True) -> Path:
