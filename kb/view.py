@@ -87,9 +87,10 @@ _OUTCOME_HEAD = {
 }
 
 
-def _match_lines(rank: int, m, variables: dict[str, str], flag: str = "") -> list[str]:
+def _match_lines(rank: int | str, m, variables: dict[str, str], flag: str = "") -> list[str]:
     sc = f"[{m.shortcut}]" if m.shortcut else ""
-    lines = [f"{rank}. {m.id}  {m.title}  {sc}  score {m.score:.2f}{flag}"]
+    label = f"{rank}." if isinstance(rank, int) else rank
+    lines = [f"{label} {m.id}  {m.title}  {sc}  score {m.score:.2f}{flag}"]
     for step, text in m.rendered(variables):
         prefix = f"   【{step}】" if step else "   "
         for i, ln in enumerate(text.splitlines() or [""]):
@@ -113,11 +114,9 @@ def format_result(result, variables: dict[str, str]) -> str:
         else:
             flag = "" if result.outcome == "confident" else "  (low confidence)"
         lines += _match_lines(rank, m, variables, flag)
-    if result.also:
-        lines.append("the message also asks:")
-        for i, m in enumerate(result.also, 1):
-            lines.append(f"   「{m.clause}」")
-            lines += _match_lines(i, m, variables)
+    for m in result.also:
+        lines.append(f"the message also asks 「{m.clause}」:")
+        lines += _match_lines("+", m, variables)
     return "\n".join(lines).rstrip()
 
 

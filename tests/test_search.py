@@ -329,3 +329,8 @@ def test_jsonl_escapes_unicode_line_separators(runner):
     lines = r.stdout.splitlines()  # str.splitlines() breaks on U+2028/U+0085 too
     assert len(lines) == 2, lines
     assert json.loads(lines[0])["query"] == "包邮吗\u2028在吗"
+
+
+def test_a_greeting_in_front_is_not_a_second_question(index):
+    r = index.search("你好在吗 拍的耳机左边没声音是坏了吗")
+    assert r.top.id == "aftersales.quality_issue" and r.also == []

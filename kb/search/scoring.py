@@ -234,7 +234,8 @@ def _second_question(index: Index, query: str, first: int) -> list:
     out, seen = [], {first}
     for part in parts[:MAX_CLAUSES]:
         sigs = _scored(index, *index.tokenizer.analyze(normalize(clean_message(part))))
-        if sigs and decide(sigs) == "confident" and sigs[0].phrase not in seen:
+        if (sigs and decide(sigs) == "confident" and sigs[0].phrase not in seen
+                and sigs[0].evidence >= confidence_model()["evidence"]):  # a second question, not chatter
             seen.add(sigs[0].phrase)
             out.append(index.match(sigs[0].phrase, sigs[0].evidence, sigs[0].question, clause=part.strip()))
     return out
