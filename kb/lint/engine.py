@@ -106,6 +106,17 @@ def normalize_for_lint(text: str) -> tuple[str, list[int]]:
     return norm, offsets
 
 
+NOT_CHARS = "不没"
+
+
+def _asks(norm: str, s: int, e: int) -> bool:
+    """Is the 不/没 of norm[s:e] the middle of an A-not-A question (能不能, 是不是, 有没有, 可不可以)?"""
+    for k in range(s, e):
+        if norm[k] in NOT_CHARS and 0 < k < len(norm) - 1 and norm[k - 1] == norm[k + 1] != norm[k]:
+            return True
+    return False
+
+
 class Text:
     """A normalized text with its sentence and clause boundaries, shared by every rule."""
 
@@ -135,6 +146,31 @@ class Text:
         if key not in self._spans:
             self._spans[key] = [(m.start(), m.end()) for m in pattern.finditer(self.norm) if m.end() > m.start()]
         return self._spans[key]
+
+    def negations(self, pattern: Pattern) -> list[tuple[int, int]]:
+        """Matches of a negation (or cancelling) pattern that really negate: the 不/没 of an A-not-A question
+        (能不能, 会不会, 是不是, 有没有, 可不可以) asks, it does not negate."""
+        key = ~id(pattern)
+        if key not in self._spans:
+            norm = self.norm
+            self._spans[key] = [(s, e) for s, e in self.spans(pattern) if not _asks(norm, s, e)]
+        return self._spans[key]
+
+    def negated_in(self, pattern: Pattern, lo: int, hi: int) -> bool:
+        """Does a real negation (see negations) of pattern lie within [lo, hi)?"""
+        spans = self.negations(pattern)
+        i = bisect.bisect_left(spans, (lo, -1))
+        return i < len(spans) and spans[i][1] <= hi
+
+    def negated_at(self, pattern: Pattern, lo: int, hi: int) -> bool:
+        """Does a real negation of pattern start at lo (and end by hi)?"""
+        m = pattern.match(self.norm, lo, hi)
+        return m is not None and m.end() > m.start() and not _asks(self.norm, m.start(), m.end())
+
+    def negated_before(self, pattern: Pattern, lo: int, hi: int) -> bool:
+        """Does a real negation of pattern occur in norm[lo:hi] (a short window, searched directly)?"""
+        return any(not _asks(self.norm, m.start(), m.end()) for m in pattern.finditer(self.norm, lo, hi)
+                   if m.end() > m.start())
 
     def any_in(self, pattern: Pattern, lo: int, hi: int) -> bool:
         """Does a match of pattern lie within [lo, hi)?"""
@@ -199,23 +235,21 @@ class Rule:
 
     def find(self, text: Text) -> list[tuple[int, int]]:
         """Spans (in the normalized text) this rule flags."""
-        norm = text.norm
         out = []
         for s, e in self.candidates(text):
             if any(text.overlaps(p, s, e) for p in self.excepts):
                 continue
             cs, ce = text.clause(s)
-            if self.unless_before is not None:
-                lo = max(cs, s - NEG_WINDOW)
-                if self.unless_before.search(norm, lo, s):
-                    continue
-            if self.negation is not None and text.any_in(self.negation, cs, s):
+            if self.unless_before is not None and text.negated_before(self.unless_before, max(cs, s - NEG_WINDOW), s):
                 continue
-            if self.negation_after is not None and self.negation_after.match(norm, e, min(ce, e + 8)):
+            # a negation scopes over what follows it in the clause, also inside the hit (今天没办法保证一定发出)
+            if self.negation is not None and text.negated_in(self.negation, cs, e):
                 continue
-            if self.hedge is not None and text.any_in(self.hedge, cs, ce):
+            if self.negation_after is not None and text.negated_at(self.negation_after, e, min(ce, e + 8)):
                 continue
-            if self.cancel is not None and text.any_in(self.cancel, *text.sentence(s)):
+            if self.hedge is not None and text.negated_in(self.hedge, cs, ce):
+                continue
+            if self.cancel is not None and text.negated_in(self.cancel, *text.sentence(s)):
                 continue
             out.append((s, e))
         return out

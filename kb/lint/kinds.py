@@ -4,12 +4,14 @@
 * ``terms``: any of a list of words (normalized like the text).
 * ``regex``: one pattern.
 * ``family``: an anchor (e.g. a certainty word) that needs every pattern of ``with`` (e.g. a future time
-  and a ship verb) in the same clause, sentence or window: "certainty + future/outcome + actor".
+  and a ship verb) in the same clause, sentence or window: "certainty + future/outcome + actor". A ``with``
+  match negated in its own clause (…，实在不敢跟您承诺) does not count.
 * ``proximity``: the older spelling of ``family`` with a character window (anchor, near, window).
 """
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -58,6 +60,7 @@ class RegexRule(Rule):
 
 
 SCOPES = ("clause", "sentence", "text")
+WITH_LOOKS = 16  # matches of a `with` pattern checked one by one for a negation before them
 
 
 @register("family")
@@ -91,12 +94,27 @@ class FamilyRule(Rule):
         assert isinstance(self.scope, int)
         return max(0, s - self.scope), min(len(text.norm), e + self.scope)
 
+    def _present(self, text: Text, pattern: Pattern, lo: int, hi: int) -> bool:
+        """Does pattern occur in [lo, hi) without a negation before it in its own clause? A certainty word
+        negated where it stands (…，实在不敢跟您承诺) does not make the anchor a promise."""
+        if self.negation is None:
+            return text.any_in(pattern, lo, hi)
+        spans = text.spans(pattern)
+        i = bisect.bisect_left(spans, (lo, -1))
+        for ws, we in spans[i:i + WITH_LOOKS]:
+            if we > hi:
+                return False
+            if not text.negated_in(self.negation, text.clause(ws)[0], we):
+                return True
+        # more matches than are worth checking one by one: present (a rule errs towards flagging)
+        return i + WITH_LOOKS < len(spans) and spans[i + WITH_LOOKS][1] <= hi
+
     def candidates(self, text: Text) -> list[tuple[int, int]]:
         assert self.anchor is not None
         out = []
         for s, e in text.spans(self.anchor):
             lo, hi = self._area(text, s, e)
-            if all(text.any_in(p, lo, hi) for p in self.with_):
+            if all(self._present(text, p, lo, hi) for p in self.with_):
                 out.append((s, e))
         return out
 
