@@ -258,3 +258,12 @@ def test_a_file_of_thousands_of_problems_lists_a_hundred_and_counts_the_rest(min
 def test_a_file_of_more_lines_than_values_allowed_is_refused_before_parsing(mini_bank):
     (mini_bank / "shipping.yaml").write_text("# x\n" * 60_000, encoding="utf-8")
     assert any("more than 50,000 lines" in m for m in messages(mini_bank))
+
+
+def test_a_text_over_10000_characters_is_no_quick_reply(mini_bank):
+    (mini_bank / "shipping.yaml").write_text(
+        MINI_BOOK.replace("      亲，预计{ship_window}内发货，具体以物流信息为准哦～", "      " + "亲" * 10_001), encoding="utf-8")
+    bank, problems = load_bank(mini_bank)
+    assert bank.find("shipping.when_ship") is None
+    assert any("reply is 10,001 characters: over 10,000" in str(p) and "shipping.yaml:12:" in str(p)
+               for p in problems), problems

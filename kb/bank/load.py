@@ -156,6 +156,27 @@ def _clip(problems: list[Problem], start: int = 0) -> None:
             p.phrase_id = pid.replace("\n", "\\n")
 
 
+MAX_TEXT_CHARS = 10_000  # one title, question, step or reply: 20 times Qianniu's 500, bounded work downstream
+
+
+def _text_lengths(rp: dict):
+    """(keys, length) of every text of a raw phrase (before validation)."""
+    for key in ("title", "group", "reply", "shortcut", "id"):
+        if isinstance(rp.get(key), str):
+            yield (key,), len(rp[key])
+    for key in ("questions", "tags"):
+        if isinstance(rp.get(key), list):
+            for j, q in enumerate(rp[key]):
+                if isinstance(q, str):
+                    yield (key, j), len(q)
+    if isinstance(rp.get("flow"), list):
+        for j, st in enumerate(rp["flow"]):
+            if isinstance(st, dict):
+                for key in ("step", "reply"):
+                    if isinstance(st.get(key), str):
+                        yield ("flow", j, key), len(st[key])
+
+
 MAX_PROBLEMS_PER_FILE = 100  # past that a file is not a phrasebook with typos: the rest is counted, not listed
 
 
@@ -213,6 +234,13 @@ def _load_book(path: Path, problems: list[Problem]) -> BookFile | None:
         pid = rp.get("id") if isinstance(rp, dict) and isinstance(rp.get("id"), str) else None
         if not isinstance(rp, dict):
             problems.append(Problem(display, *nearest_loc(locs, ("phrases", i)), f"phrase {i + 1} should be a mapping"))
+            continue
+        long = [(keys, n) for keys, n in _text_lengths(rp) if n > MAX_TEXT_CHARS]
+        for keys, n in long:
+            problems.append(Problem(display, *nearest_loc(locs, ("phrases", i, *keys)),
+                                    f"{'.'.join(map(str, keys))} is {n:,} characters: over {MAX_TEXT_CHARS:,}, it is no "
+                                    "quick reply (split it into a flow or several phrases)", pid))
+        if long:
             continue
         try:
             phrases.append(Phrase.model_validate(rp))
