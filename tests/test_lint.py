@@ -72,6 +72,74 @@ def test_finding_offsets_point_at_original_text():
     assert text[f.start:f.end] == "加 微 信"
 
 
+def family_rule(**raw):
+    from kb.lint.config import parse_rule
+
+    return parse_rule({"id": "t.rule", "kind": "family", "message": "m", **raw}, "test", trusted=True)
+
+
+def flagged(rule, text: str) -> bool:
+    from kb.lint.engine import Text, normalize_for_lint
+
+    return bool(rule.find(Text(normalize_for_lint(text)[0])))
+
+
+def test_negation_inside_the_hit_scopes_over_it():
+    rule = family_rule(anchor="(明天|后天)[^,。]{0,8}?(发出|寄到)", negation="没办法|不能")
+    assert flagged(rule, "后天一定寄到")
+    assert not flagged(rule, "后天实在没办法保证寄到")  # the negation stands between the time and the verb
+    assert errors("后天实在没办法保证寄到") == []
+
+
+def test_a_not_a_question_does_not_negate():
+    rule = family_rule(anchor="改", negation="不能", cancel="不会")
+    assert flagged(rule, "中评能不能改一下")
+    assert flagged(rule, "您会不会改一下评价")
+    assert not flagged(rule, "中评不能改")
+    assert not flagged(rule, "我们不会让您改")
+    assert "review.incentive" in errors("您的中评能不能改改，改完我补您一张券")
+
+
+def test_a_with_match_negated_in_its_own_clause_does_not_count():
+    rule = family_rule(anchor="周末前收到", **{"with": ["承诺|保证"]}, scope="sentence", negation="不敢|没法")
+    assert flagged(rule, "周末前收到，这个我跟您保证")
+    assert not flagged(rule, "很想让您周末前收到，但实在不敢跟您承诺")
+    assert flagged(rule, "很想让您周末前收到，不敢说别的，但我保证")  # one certainty word is not negated
+    assert errors("我们很想让您周末前收到，可快递的时效我们控制不了，实在不敢跟您承诺哪天到") == []
+
+
+@pytest.mark.parametrize("text", [
+    "您把中评改了，我给您点佣金",              # review.incentive: a commission is an incentive too
+    "这瓶面霜用两周保证淡斑",                  # promise.outcome.effect
+    "头发稳稳地长回来，这个我可以跟您打包票",  # promise.outcome.vouch: a vouch clause backing an effect
+    "耽误您用了，送您一张20元的券当作补偿",    # promise.compensation.gesture
+    "周六前收不到，这件算我白送您的",          # promise.ship_date.forfeit
+    "后天周二，稳稳寄到",                      # a clause that only names the time, then the promise
+    "您别在淘宝退了，我支付宝退您",            # offplatform: refund outside the platform
+])
+def test_families_said_another_way(text):
+    assert errors(text), text
+
+
+@pytest.mark.parametrize("text", [
+    "退款有一定的延迟，到账以银行为准",         # 有一定的: a certain amount, not certainty
+    "明天有一定几率能送到",
+    "这是店里唯一一款防水的，其他都不防水",     # comparing the shop's own products
+    "这条围巾是100%纯羊毛的",                   # a fibre content label
+    "我们会一直努力做到最好",                   # effort, not a product claim
+    "不知道您平时穿多大码呢？",                 # the polite indirect question
+    "刷新一下页面，优惠券就出来了",             # 刷新 is not 刷单
+    "粉丝群是淘宝群，入口在店铺首页",           # the platform's own group chat
+    "平台不支持私下转账，请在订单里付款",       # the platform's rule stated
+    "抱歉，我们没有内部价，也不会私下打折",     # the shop denying it
+    "看到您评价说包装压扁了，已经给您补发了",   # answering a review, no incentive
+    "刚刚没说清楚，我重新给您讲一遍",           # offering to explain again
+    "这已经是我们能给的最低价了，页面还能领券",  # the shop's own floor, not a market claim
+])
+def test_look_alikes_get_no_error(text):
+    assert errors(text) == [], text
+
+
 def book_with(reply: str, extra: str = "") -> str:
     return MINI_BOOK.replace("      亲，预计{ship_window}内发货，具体以物流信息为准哦～\n", f"      {reply}\n") + extra
 

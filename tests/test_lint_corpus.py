@@ -1,8 +1,9 @@
 """How well the rules generalize: error recall on risky replies and false errors on safe near-misses.
 
-tests/data/lint_corpus/tune.yaml is what the rules were tuned on; holdout.yaml (a fifth of the corpus,
-written first and set aside) was measured once, at the end: its thresholds are the figures reached
-then, not goals. ../shared/eval/lint_cases.yaml is the public check set.
+tests/data/lint_corpus/tune.yaml is what the rules were tuned on; tune2.yaml (lint round 2) is a second tuning set
+of everyday safe near-misses and risky replies, written before reading the rule pack; holdout.yaml (a fifth of the
+first corpus, written first and set aside) is measured once per tuning round, at its end: its thresholds are the
+figures reached then, not goals. ../shared/eval/lint_cases.yaml is the public check set.
 """
 
 from __future__ import annotations
@@ -41,14 +42,28 @@ def corpus(name: str) -> tuple[list[str], list[str]]:
 # measured once, after tuning (rules at d1920d6): 93/98 risky replies got an error, 6/73 safe ones did. Those
 # figures are asserted as they are, not the goal: the set-aside fifth shows the rules over-fire on safe text.
 HOLDOUT_RECALL, HOLDOUT_FALSE = 93 / 98, 6 / 73
-GOALS = [("tune.yaml", 0.95, 0.03), ("holdout.yaml", HOLDOUT_RECALL - 1e-9, HOLDOUT_FALSE + 1e-9)]
+GOALS = [("tune.yaml", 0.95, 0.03), ("tune2.yaml", 0.95, 0.03),
+         ("holdout.yaml", HOLDOUT_RECALL - 1e-9, HOLDOUT_FALSE + 1e-9)]
 
 
 @pytest.mark.parametrize("name,recall_min,false_max", GOALS, ids=[g[0] for g in GOALS])
 def test_corpus(name, recall_min, false_max):
     recall, false, missed, flagged = figures(*corpus(name))
+    if name == "holdout.yaml":  # the set-aside cases are never printed: counts only
+        missed, flagged = [f"{len(missed)} cases"], [f"{len(flagged)} cases"]
     assert recall >= recall_min, f"{name}: recall {recall:.3f}; missed: {missed}"
     assert false <= false_max, f"{name}: false errors {false:.3f}; flagged: {flagged}"
+
+
+def test_tune2_is_a_new_set():
+    """tune2.yaml: >= 200 safe and >= 100 risky replies over every family, none copied from tune.yaml."""
+    risky, safe = corpus("tune2.yaml")
+    first = set(sum(corpus("tune.yaml"), []))
+    cases = load_document((CORPUS / "tune2.yaml").read_bytes())[0]["cases"]
+    families = {c["family"] for c in cases}
+    assert len(safe) >= 200 and len(risky) >= 100
+    assert len(families) == 8 and all(sum(c["family"] == f for c in cases) >= 20 for f in families)
+    assert first & set(risky + safe) == set()
 
 
 @pytest.mark.skipif(not (SHARED / "eval" / "lint_cases.yaml").exists(), reason="shared/eval not beside the repo")

@@ -90,12 +90,14 @@ def test_each_family_has_own_examples():
     assert set(by_family) == set(FAMILIES)
 
 
-def test_no_example_is_copied_from_the_corpus():
+@pytest.mark.parametrize("name", ["tune.yaml", "tune2.yaml", "holdout.yaml"])
+def test_no_example_is_copied_from_the_corpus(name):
     from pathlib import Path
 
-    corpus = Path(__file__).parent / "data" / "lint_corpus" / "tune.yaml"
+    corpus = Path(__file__).parent / "data" / "lint_corpus" / name
     if not corpus.exists():
         pytest.skip("no corpus")
     texts = {c["text"] for c in load_document(corpus.read_bytes())[0]["cases"]}
     examples = {t for r in PACK["rules"] for t in r["examples"]["fail"] + r["examples"]["pass"]}
-    assert examples & texts == set()
+    copied = len(examples & texts)  # a count: the set-aside holdout cases are never printed
+    assert copied == 0, f"{copied} rule examples are cases of {name}"
