@@ -38,10 +38,11 @@ def corpus(name: str) -> tuple[list[str], list[str]]:
     return [c["text"] for c in cases if c["risky"]], [c["text"] for c in cases if not c["risky"]]
 
 
-# file, least recall, most false errors. The goal is recall >= 0.95 with false errors <= 0.03; holdout.yaml was
-# measured once, after tuning (rules at d1920d6): 93/98 risky replies got an error, 6/73 safe ones did. Those
-# figures are asserted as they are, not the goal: the set-aside fifth shows the rules over-fire on safe text.
-HOLDOUT_RECALL, HOLDOUT_FALSE = 93 / 98, 6 / 73
+# file, least recall, most false errors. The goal is recall >= 0.95 with false errors <= 0.03; holdout.yaml is
+# measured once per tuning round, after it: round 1 (rules at d1920d6) 93/98 risky replies got an error, 6/73 safe
+# ones did; round 2 (rules at b8f332a, tuned on tune.yaml + tune2.yaml) 94/98 and 5/73. Those figures are asserted
+# as they are, not the goal: the set-aside fifth still shows the rules over-firing on safe text they never saw.
+HOLDOUT_RECALL, HOLDOUT_FALSE = 94 / 98, 5 / 73
 GOALS = [("tune.yaml", 0.95, 0.03), ("tune2.yaml", 0.95, 0.03),
          ("holdout.yaml", HOLDOUT_RECALL - 1e-9, HOLDOUT_FALSE + 1e-9)]
 
