@@ -248,7 +248,7 @@ def _phrase(i: int, reply: str = "亲，好的", questions: str = "      - 什�
 
 def _structured(rng: random.Random) -> tuple[bytes, str]:
     kind = rng.choice(("alias_scalar", "alias_nested", "huge_value", "many_phrases", "deep", "long_keys",
-                       "control", "flow_big", "many_questions", "wide_map"))
+                       "control", "flow_big", "many_questions", "wide_map", "long_texts"))
     if kind == "alias_scalar":
         n, size = rng.choice((10, 100, 1000, 30_000)), rng.choice((10, 1000, 100_000, 300_000))
         qs = f"      - &long {'亲' * size}\n" + "      - *long\n" * n
@@ -264,6 +264,16 @@ def _structured(rng: random.Random) -> tuple[bytes, str]:
         ch = rng.choice(("亲", "a", "发货", "😀", " ", "保证今天发货"))
         reply = '"' + (ch * (size // len(ch.encode()) + 1))[: size // 3] + '"'
         return _book(_phrase(0, reply=reply)).encode(), f"huge_value size={size} ch={ch!r}"
+    if kind == "long_texts":  # as many texts just under the per-text limit as a book can hold
+        ch = rng.choice(("亲", "a", "保证今天发货", "加微信", "😀", "双11"))
+        text = (ch * 10_000)[: rng.choice((9_999, 10_000, 10_001))]
+        field = rng.choice(("reply", "question", "title"))
+        quoted = json.dumps(text, ensure_ascii=False)
+        n = 500_000 // len(quoted.encode()) + 1
+        body = "".join(_phrase(i, reply=quoted if field == "reply" else "好",
+                               questions=f"      - {quoted}\n" if field == "question" else "      - q\n",
+                               title=quoted if field == "title" else "t") for i in range(n))
+        return _book(body).encode(), f"long_texts n={n} {field} len={len(text)} ch={ch!r}"
     if kind == "many_phrases":
         n = rng.choice((100, 1000, 3000, 4500))
         return _book("".join(_phrase(i) for i in range(n))).encode(), f"many_phrases n={n}"
