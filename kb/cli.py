@@ -690,8 +690,10 @@ def bump(ctx: click.Context, book: str, level: str, changelog: str | None) -> No
 
 @cli.command(context_settings=CONTEXT)
 @click.option("--campaign", help="Render replies with this campaign's variables.")
+@click.option("--log/--no-log", "log", default=None, help="Record each copied reply in the usage log "
+              "(default: bank.yaml's log: setting or $KB_LOG; off unless set). See kb log.")
 @click.pass_context
-def ui(ctx: click.Context, campaign: str | None = None) -> None:
+def ui(ctx: click.Context, campaign: str | None = None, log: bool | None = None) -> None:
     """Interactive search: type the buyer's message, see the answer, copy it.
 
     \b
@@ -710,7 +712,7 @@ def ui(ctx: click.Context, campaign: str | None = None) -> None:
         raise KbError("kb ui needs a terminal: use kb search (or kb search --jsonl) in scripts", 2)
     root = _bank_root(ctx)
     index = load_index(root)
-    run(index, index.campaign(campaign), root)
+    run(index, index.campaign(campaign), root, log=log)
 
 
 @cli.command("init", context_settings=CONTEXT)

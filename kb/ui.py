@@ -96,6 +96,7 @@ class State:
     step: int = 0
     status: str = ""
     copied: list[str] = field(default_factory=list)
+    log: bool | None = None  # usage log: None = as the bank / $KB_LOG say (kb.learn.log)
     _checked: float = 0.0
 
     # --- what the agent does ---------------------------------------------------------------
@@ -148,6 +149,9 @@ class State:
             return
         self.status = COPIED.get(how, "copied {what} (" + how + ")").format(what=what)
         self.copied.append(text)
+        from .learn.log import record  # opt-in usage log: what the agent copied (masked; never raises)
+
+        record(self.index, self.result, copied=m.id, rank=rank + 1, flag=self.log)
 
     def move(self, delta: int) -> None:
         if self.result and self.result.matches:
@@ -387,11 +391,11 @@ def reloader(root, index: Index) -> Reloader:
     return check
 
 
-def run(index: Index, campaign: str | None, root, copier: Copier = system_copier) -> None:
+def run(index: Index, campaign: str | None, root, copier: Copier = system_copier, log: bool | None = None) -> None:
     import asyncio
 
     state = State(index=index, variables=index.variables_for(campaign), copier=copier, campaign=campaign,
-                  reload=reloader(root, index))
+                  reload=reloader(root, index), log=log)
     if index.problems:
         state.status = "answers come only from the books that load"
     app = build_app(state)
