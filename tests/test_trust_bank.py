@@ -267,3 +267,10 @@ def test_a_text_over_10000_characters_is_no_quick_reply(mini_bank):
     assert bank.find("shipping.when_ship") is None
     assert any("reply is 10,001 characters: over 10,000" in str(p) and "shipping.yaml:12:" in str(p)
                for p in problems), problems
+
+
+def test_a_flow_of_more_than_50_steps_is_refused(mini_bank):
+    steps = "".join(f"      - step: s{i}\n        reply: 好的{i}\n" for i in range(51))
+    text = MINI_BOOK.replace("    reply: |-\n      亲，预计{ship_window}内发货，具体以物流信息为准哦～\n", f"    flow:\n{steps}")
+    (mini_bank / "shipping.yaml").write_text(text, encoding="utf-8")
+    assert any("flow has 51 steps: over 50" in m for m in messages(mini_bank))

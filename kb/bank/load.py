@@ -156,6 +156,7 @@ def _clip(problems: list[Problem], start: int = 0) -> None:
             p.phrase_id = pid.replace("\n", "\\n")
 
 
+MAX_FLOW_STEPS = 50  # steps an agent walks through with Tab
 MAX_TEXT_CHARS = 10_000  # one title, question, step or reply: 20 times Qianniu's 500, bounded work downstream
 
 
@@ -240,6 +241,12 @@ def _load_book(path: Path, problems: list[Problem]) -> BookFile | None:
             problems.append(Problem(display, *nearest_loc(locs, ("phrases", i, *keys)),
                                     f"{'.'.join(map(str, keys))} is {n:,} characters: over {MAX_TEXT_CHARS:,}, it is no "
                                     "quick reply (split it into a flow or several phrases)", pid))
+        flow = rp.get("flow")
+        if isinstance(flow, list) and len(flow) > MAX_FLOW_STEPS:
+            problems.append(Problem(display, *nearest_loc(locs, ("phrases", i, "flow")),
+                                    f"flow has {len(flow):,} steps: over {MAX_FLOW_STEPS}, an agent cannot walk "
+                                    "through it (split it into several phrases)", pid))
+            continue
         if long:
             continue
         try:
