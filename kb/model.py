@@ -33,6 +33,13 @@ class Step:
         return ".".join(str(k) for k in self.key)
 
 
+def _whole(rx: re.Pattern[str], v: str, message: str) -> str:
+    """v when rx matches all of it (a trailing newline included), else ValueError(message)."""
+    if not rx.fullmatch(v):
+        raise ValueError(message.format(v=v))
+    return v
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, str_strip_whitespace=False)
 
@@ -68,18 +75,13 @@ class Phrase(_Strict):
     @field_validator("id")
     @classmethod
     def _id_ok(cls, v: str) -> str:
-        if not ID_RE.fullmatch(v):
-            raise ValueError(f"id {v!r} must be dotted lower-case words: [a-z0-9_] separated by '.'")
-        return v
+        return _whole(ID_RE, v, "id {v!r} must be dotted lower-case words: [a-z0-9_] separated by '.'")
 
     @field_validator("shortcut")
     @classmethod
     def _shortcut_ok(cls, v: str | None) -> str | None:
-        if v is not None and not SHORTCUT_RE.fullmatch(v):
-            raise ValueError(
-                f"shortcut {v!r} must be lower-case letters/digits starting with a letter (e.g. fhsj)"
-            )
-        return v
+        msg = "shortcut {v!r} must be lower-case letters/digits starting with a letter (e.g. fhsj)"
+        return v if v is None else _whole(SHORTCUT_RE, v, msg)
 
     @field_validator("questions")
     @classmethod
@@ -115,13 +117,10 @@ class Phrase(_Strict):
         return self.group or book.title
 
 
-class Book(_Strict):
+class _Schema(_Strict):
+    """A file kb reads: it starts with the schema version it is written in."""
+
     schema_: int = Field(alias="schema")
-    name: str
-    version: str
-    title: str = Field(min_length=1)
-    description: str = ""
-    phrases: list[Phrase] = Field(default_factory=list)
 
     @field_validator("schema_")
     @classmethod
@@ -130,12 +129,18 @@ class Book(_Strict):
             raise ValueError(f"schema {v} is not supported (this kb reads schema {SCHEMA_VERSION})")
         return v
 
+
+class Book(_Schema):
+    name: str
+    version: str
+    title: str = Field(min_length=1)
+    description: str = ""
+    phrases: list[Phrase] = Field(default_factory=list)
+
     @field_validator("version")
     @classmethod
     def _semver(cls, v: str) -> str:
-        if not SEMVER_RE.fullmatch(v):
-            raise ValueError(f"version {v!r} is not semver MAJOR.MINOR.PATCH (e.g. 1.0.0)")
-        return v
+        return _whole(SEMVER_RE, v, "version {v!r} is not semver MAJOR.MINOR.PATCH (e.g. 1.0.0)")
 
 
 class Campaign(_Strict):
@@ -160,20 +165,12 @@ class Campaign(_Strict):
         return self
 
 
-class Manifest(_Strict):
-    schema_: int = Field(alias="schema")
+class Manifest(_Schema):
     name: str
     description: str = ""
     vars: dict[str, str] = Field(default_factory=dict)
     campaigns: dict[str, Campaign] = Field(default_factory=dict)
     log: bool = False  # opt-in local usage log (kb learn); off unless the bank says so
-
-    @field_validator("schema_")
-    @classmethod
-    def _schema_ok(cls, v: int) -> int:
-        if v != SCHEMA_VERSION:
-            raise ValueError(f"schema {v} is not supported (this kb reads schema {SCHEMA_VERSION})")
-        return v
 
     @model_validator(mode="after")
     def _aliases_unique(self) -> Manifest:

@@ -8,7 +8,7 @@ from pathlib import Path
 KB = Path(__file__).resolve().parent.parent / "kb"
 TOP = {"cli", "ui", "view"}  # the presentation layer
 FEATURES = {"bank", "search", "lint", "review", "targets", "learn"}
-LEAVES = {"model", "errors", "template"}
+LEAVES = {"model", "errors", "template", "dirs"}
 
 
 def _imports(path: Path) -> set[str]:

@@ -28,6 +28,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from ..dirs import user_dir
+
 LOG_NAME = "usage.jsonl"
 FORMAT = 1
 MAX_QUERY_CHARS = 500
@@ -39,12 +41,7 @@ _notice_shown = False
 
 
 def data_dir() -> Path:
-    env = os.environ.get("KB_DATA_DIR")
-    if env:
-        return Path(env)
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("kb", appauthor=False))
+    return user_dir("data", "KB_DATA_DIR")
 
 
 def log_path() -> Path:

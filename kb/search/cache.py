@@ -18,6 +18,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..bank.files import bank_files
+from ..dirs import user_dir
 from .index import FORMAT, Index
 from .normalize import data_fingerprint
 
@@ -27,12 +28,7 @@ _notice_shown = False
 
 
 def cache_dir() -> Path:
-    env = os.environ.get("KB_CACHE_DIR")
-    if env:
-        return Path(env)
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("kb", appauthor=False))
+    return user_dir("cache", "KB_CACHE_DIR")
 
 
 def bank_key(root: Path) -> str:
