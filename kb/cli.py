@@ -234,19 +234,31 @@ def search(ctx: click.Context, query: tuple[str, ...], k: int, campaign: str | N
     from .search.cache import load_index
     from .view import dumps, format_result, result_json, term
 
-    index = load_index(_bank_root(ctx), use_cache=not no_cache)
+    root = _bank_root(ctx)
+    index = load_index(root, use_cache=not no_cache)
     active = index.campaign(campaign)
     variables = index.variables_for(active)
     context = {"bank": index.bank_name, "bank_root": index.root, "campaign": active,
                "bank_problems": index.problems}
-    if index.problems:
-        click.echo(f"kb: the bank has {len(index.problems)} problem(s); answers come from the books that "
-                   "load (run 'kb validate')", err=True)
+    _echo_bank_problems(index.problems)
     if jsonl:
+        import time
+
+        from .search.cache import reloader
+
         if query:
             raise KbError("--jsonl reads queries from stdin: give no QUERY argument", 2)
         out = sys.stdout
+        changed, checked = reloader(root, index), time.monotonic()
         for raw in sys.stdin.buffer:
+            if time.monotonic() - checked > 1.0:  # a bank edited while a long stream runs is reloaded
+                checked = time.monotonic()
+                if (new := changed()) is not None:
+                    index = new
+                    variables = index.variables_for(active)
+                    context.update(bank_problems=index.problems)
+                    click.echo("kb: the bank changed on disk: reloaded", err=True)
+                    _echo_bank_problems(index.problems)
             line = raw.decode("utf-8", "replace").rstrip("\r\n")
             r = index.search(line, k=k)
             record(index, r, flag=log_flag)  # the opt-in usage log (kb.learn.log), masked
@@ -374,11 +386,11 @@ def lint(ctx: click.Context, paths: tuple[str, ...], fmt: str, config: str | Non
       kb lint --format sarif > kb-lint.sarif
     """
     from .bank.load import open_bank
-    from .lint.bank import lint_bank
+    from .lint.bank import lint_bank, load_findings
     from .lint.output import render
 
     ruleset = _ruleset(ctx, config)
-    bank, _ = open_bank(_bank_root(ctx))
+    bank, problems = open_bank(_bank_root(ctx))
     books = []
     for p in paths:
         from pathlib import Path
@@ -389,7 +401,9 @@ def lint(ctx: click.Context, paths: tuple[str, ...], fmt: str, config: str | Non
             raise KbError(f"{p}: not a book of the bank at {bank.root} (books: "
                           f"{', '.join(bf.book.name for bf in bank.books)})", 2)
         books.extend(bf.book.name for bf in match)
-    findings = lint_bank(bank, ruleset, books or None)
+    wanted = {str(bf.display) for bf in bank.books if bf.book.name in books} if books else None
+    findings = [f for f in load_findings(problems) if wanted is None or f.path in wanted or f.path.endswith(
+        "bank.yaml")] + lint_bank(bank, ruleset, books or None)
     out = render(findings, fmt, ruleset)
     if out:
         click.echo(out)

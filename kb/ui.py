@@ -373,22 +373,12 @@ def build_app(state: State, input=None, output=None):
 
 
 def reloader(root, index: Index) -> Reloader:
-    """A Reloader for the bank at root: compares the hash of its files with the indexed one."""
+    """A Reloader for the bank at root (kb.search.cache.reloader: the hash of its files)."""
     from pathlib import Path
 
-    from .search.cache import bank_key, load_index
+    from .search.cache import reloader as make
 
-    current = {"key": index.key or bank_key(Path(root))}
-
-    def check() -> Index | None:
-        key = bank_key(Path(root))
-        if key == current["key"]:
-            return None
-        new = load_index(Path(root))
-        current["key"] = new.key or key
-        return new
-
-    return check
+    return make(Path(root), index)
 
 
 def run(index: Index, campaign: str | None, root, copier: Copier = system_copier, log: bool | None = None) -> None:

@@ -278,3 +278,11 @@ def test_text_output_shows_invisible_characters_escaped(runner, mini_bank):
     write(mini_bank, book=MINI_BOOK.replace("    title: 发货时间\n", "    title: \"发货\\u202e时间\"\n"))
     r = runner.invoke(cli, ["--bank", str(mini_bank), "lint"])
     assert "\u202e" not in r.output and "«\\u202e»" in r.output
+
+
+def test_lint_reports_a_book_that_does_not_load(runner, bank_copy):
+    """A bank with a broken book is never clean: its load problems are error findings (issue 16)."""
+    (bank_copy / "shipping.yaml").write_text("schema: 1\nname: shipping\nphrases: [oops\n", encoding="utf-8")
+    r = runner.invoke(cli, ["--bank", str(bank_copy), "lint"])
+    assert r.exit_code == 1
+    assert "shipping.yaml:" in r.output and "bank.load" in r.output

@@ -334,3 +334,30 @@ def test_jsonl_escapes_unicode_line_separators(runner):
 def test_a_greeting_in_front_is_not_a_second_question(index):
     r = index.search("你好在吗 拍的耳机左边没声音是坏了吗")
     assert r.top.id == "aftersales.quality_issue" and r.also == []
+
+
+def test_jsonl_stream_reloads_an_edited_bank(bank_copy, tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    env = {**os.environ, "KB_CACHE_DIR": str(tmp_path / "cache")}
+    proc = subprocess.Popen([sys.executable, "-c", "from kb.cli import main; main()", "--bank", str(bank_copy),
+                             "search", "--jsonl"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env)
+    proc.stdin.write("包邮吗\n".encode())
+    proc.stdin.flush()
+    first = json.loads(proc.stdout.readline())
+    book = bank_copy / "promo.yaml"
+    book.write_text(book.read_text(encoding="utf-8").replace("title: 包邮规则", "title: 包邮规则（新）"),
+                    encoding="utf-8")
+    time.sleep(1.2)
+    proc.stdin.write("包邮吗\n".encode())
+    proc.stdin.flush()
+    second = json.loads(proc.stdout.readline())
+    proc.stdin.close()
+    err = proc.stderr.read().decode()
+    proc.wait(10)
+    titles = [m["title"] for o in (first, second) for m in o["matches"] + o["candidates"] if m["id"] == "promo.free_shipping"]
+    assert titles[0] == "包邮规则" and titles[-1] == "包邮规则（新）"
+    assert "reloaded" in err

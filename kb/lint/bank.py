@@ -237,3 +237,14 @@ def lint_bank(bank: Bank, ruleset: RuleSet, books: list[str] | None = None,
                 continue
             out.extend(lint_phrase(bank, bf, i, p, ruleset, lines, variants))
     return out
+
+
+LOAD_RULE = "bank.load"
+
+
+def load_findings(problems) -> list[Finding]:
+    """The bank's load problems (kb.model.Problem: a book that did not load, a bad value …) as
+    findings: a linted bank with a broken book is never clean, whatever its other books say."""
+    return [Finding(rule=LOAD_RULE, severity=p.severity if p.severity in ("error", "warning") else "error",
+                    start=0, end=0, message=p.message, path=p.path, line=p.line, col=p.col, phrase_id=p.phrase_id)
+            for p in problems]

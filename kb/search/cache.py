@@ -158,3 +158,19 @@ def _prune(folder: Path, keep: Path) -> None:
     files.sort(reverse=True)
     for _, p in files[MAX_FILES - 1:]:
         p.unlink(missing_ok=True)
+
+
+def reloader(root: Path, index: Index):
+    """A function that returns a fresh index when the bank's files changed since index was
+    loaded (else None): for long-running searches (kb ui, kb search --jsonl)."""
+    current = {"key": index.key or bank_key(Path(root))}
+
+    def check() -> Index | None:
+        key = bank_key(Path(root))
+        if key == current["key"]:
+            return None
+        new = load_index(Path(root))
+        current["key"] = new.key or key
+        return new
+
+    return check
