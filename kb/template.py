@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-VAR_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+VAR_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # {{ and }} are literal braces, {name} a variable; anything else with a brace is malformed.
 _TEMPLATE_RE = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
 
@@ -23,7 +23,7 @@ def template_vars(text: str) -> list[tuple[str, int]]:
         name = m.group(1)
         if name is None:
             raise TemplateError(f"stray '{tok}' at offset {m.start()} (write '{tok}{tok}' for a literal brace)")
-        if not VAR_NAME_RE.match(name):
+        if not VAR_NAME_RE.fullmatch(name):
             raise TemplateError(f"'{{{name}}}' is not a valid variable name (letters, digits, _)")
         found.append((name, m.start()))
     return found

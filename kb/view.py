@@ -121,7 +121,7 @@ def format_result(result, variables: dict[str, str]) -> str:
 
 
 def match_json(m, variables: dict[str, str]) -> dict:
-    d = {"id": m.id, "title": m.title, "shortcut": m.shortcut, "score": m.score,
+    d = {"id": m.id, "title": m.title, "shortcut": m.shortcut, "score": m.score, "evidence": m.evidence,
          "reply": m.reply_text(variables)}
     if len(m.texts) > 1 or m.texts[0][0] is not None:
         d["flow"] = [{"step": s, "reply": t} for s, t in m.rendered(variables)]

@@ -361,3 +361,10 @@ def test_jsonl_stream_reloads_an_edited_bank(bank_copy, tmp_path):
     titles = [m["title"] for o in (first, second) for m in o["matches"] + o["candidates"] if m["id"] == "promo.free_shipping"]
     assert titles[0] == "包邮规则" and titles[-1] == "包邮规则（新）"
     assert "reloaded" in err
+
+
+@pytest.mark.parametrize("query", ["L", "包邮吗", "双11拍的啥时候发货", "耳机左边没声音"])
+def test_scores_are_in_rank_order(index, query):
+    r = index.search(query, k=5)
+    scores = [m.score for m in r.matches]
+    assert scores == sorted(scores, reverse=True)

@@ -27,7 +27,7 @@ from . import kinds  # noqa: F401  (registers the kinds)
 from .engine import KINDS, SEVERITIES, Pattern, Rule, RuleSet
 from .hygiene import HYGIENE
 
-ID_RE = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)*$")
+ID_RE = re.compile(r"[a-z0-9_]+(\.[a-z0-9_]+)*")
 COMMON_KEYS = {"id", "severity", "message", "suggestion", "kind", "except", "unless_before", "negation",
                "negation_after", "hedge", "cancel", "examples"}
 DEFAULT_OPTIONS = {"max_reply_chars": 500}
@@ -126,7 +126,7 @@ def parse_rule(raw: Any, where: str, *, trusted: bool = False, defs: dict[str, s
     if not isinstance(raw, dict):
         raise KbError(f"{where}: a rule is a mapping with id, severity, message, kind ...")
     rid = raw.get("id")
-    if not isinstance(rid, str) or not ID_RE.match(rid):
+    if not isinstance(rid, str) or not ID_RE.fullmatch(rid):
         raise KbError(f"{where}: rule id must be dotted lower-case words, got {rid!r}")
     where = f"{where} ({rid})"
     kind = raw.get("kind")

@@ -31,6 +31,7 @@ class Match:
     texts: list[tuple[str | None, str]]  # (step or None, raw reply text)
     question: str = ""  # the question of the phrase closest to the message
     clause: str = ""  # the part of the message this match answers, when a message asks two things
+    evidence: float = 0.0  # the BM25F score in units of one good word of the bank (scoring.Signals)
 
     def rendered(self, variables: dict[str, str]) -> list[tuple[str | None, str]]:
         return [(step, render(text, variables, keep_missing=True)) for step, text in self.texts]
@@ -184,11 +185,12 @@ class Index:
             raise KbError(f"the search index cache is damaged ({e}): run again with --no-cache, or "
                           "delete the cache folder") from None
 
-    def match(self, pi: int, score: float, question: str = "", clause: str = "") -> Match:
+    def match(self, pi: int, score: float, question: str = "", clause: str = "", evidence: float = 0.0) -> Match:
+        """A result row: score orders the matches of one search (1.0 for a shortcut typed exactly)."""
         p = self.phrases[pi]
         return Match(id=p["id"], title=p["title"], shortcut=p["shortcut"], book=p["book"], group=p["group"],
                      score=round(score, 4), texts=[(s, t) for s, t in p["texts"]], question=question,
-                     clause=clause)
+                     clause=clause, evidence=round(evidence, 3))
 
     def features(self, text: str) -> list[str]:
         """The features of a buyer message (after cleaning boilerplate and normalizing)."""

@@ -212,7 +212,7 @@ def search(index: Index, query: str, k: int = 3) -> Result:
     sigs = _scored(index, *index.tokenizer.analyze(norm))
     outcome = decide(sigs)
     close = min(AMBIGUOUS_MAX, _close(sigs)) if outcome == "ambiguous" else 0
-    matches = [index.match(s.phrase, s.evidence, s.question) for s in sigs[:max(k, close)]]
+    matches = [index.match(s.phrase, s.rank_score, s.question, evidence=s.evidence) for s in sigs[:max(k, close)]]
     result = Result(query, matches, outcome, close=close)
     if outcome != "none":
         result.also = _second_question(index, query, sigs[0].phrase)
@@ -237,5 +237,6 @@ def _second_question(index: Index, query: str, first: int) -> list:
         if (sigs and decide(sigs) == "confident" and sigs[0].phrase not in seen
                 and sigs[0].evidence >= confidence_model()["evidence"]):  # a second question, not chatter
             seen.add(sigs[0].phrase)
-            out.append(index.match(sigs[0].phrase, sigs[0].evidence, sigs[0].question, clause=part.strip()))
+            out.append(index.match(sigs[0].phrase, sigs[0].rank_score, sigs[0].question, clause=part.strip(),
+                                   evidence=sigs[0].evidence))
     return out
