@@ -171,3 +171,16 @@ def test_bump_keeps_comments_and_order(runner, repo):
 def test_inline_diff():
     assert inline_diff("预计3天内发货", "预计5天内发货") == "预计[-3-]{+5+}天内发货"
     assert inline_diff("ab", "ac", "markdown") == "a~~b~~**c**"
+
+
+def test_diff_refuses_a_side_with_a_book_that_does_not_load(runner, bank_copy, tmp_path):
+    """A broken book must not show up as all its phrases removed (issue 16)."""
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(bank_copy, broken)
+    (broken / "shipping.yaml").write_text("schema: 1\nname: shipping\nphrases: [oops\n", encoding="utf-8")
+    r = runner.invoke(cli, ["diff", str(bank_copy), str(broken)])
+    assert r.exit_code == 1
+    assert "shipping.yaml:" in r.output and "cannot diff" in r.output
+    assert not any(ln.startswith("removed") for ln in r.output.splitlines())

@@ -211,11 +211,12 @@ def run_diff(bank_root: Path, old: str, new: str | None) -> list[Change]:
                 banks.append(empty_bank(Path(tmp)))
                 continue
             bank, probs = load_bank(root)
-            if bank is None:
-                problems += probs
+            # a book that does not load would show as all its phrases removed: refuse instead
+            problems += [p for p in probs if p.severity == "error"]
             banks.append(bank)
         if problems:
-            raise KbError("cannot load a side of the diff:\n" + "\n".join(map(str, problems)))
+            raise KbError("cannot diff: a side has books that do not load (the diff would show their phrases "
+                          "as removed):\n" + "\n".join(map(str, problems[:20])))
         return semantic_diff(banks[0], banks[1])
 
 
