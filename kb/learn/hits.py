@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..targets.base import FORMULA_PREFIXES
 from .mask import strip_placeholders
 from .report import md_cell
 from .sources import read_source
@@ -102,4 +103,4 @@ def format_hits(hits: list[Hit], fmt: str = "text", k: int = 3) -> str:
 def _csv_safe(text: str) -> str:
     """A cell a spreadsheet will not run as a formula (= + - @ at the start)."""
     text = " ".join(str(text).split())
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+    return "'" + text if text[:1] in FORMULA_PREFIXES else text

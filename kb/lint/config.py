@@ -30,7 +30,7 @@ from .hygiene import HYGIENE
 ID_RE = re.compile(r"[a-z0-9_]+(\.[a-z0-9_]+)*")
 COMMON_KEYS = {"id", "severity", "message", "suggestion", "kind", "except", "unless_before", "negation",
                "negation_after", "hedge", "cancel", "examples"}
-DEFAULT_OPTIONS = {"max_reply_chars": 500}
+DEFAULT_OPTIONS = {"max_reply_chars": None}  # None: the export target's own limit (lint.hygiene.export_limits)
 _CONFIG_KEYS = {"extends", "disable", "enable", "severity", "defs", "rules", "options"}
 
 

@@ -8,17 +8,29 @@ suppression checks run on a phrase's ``lint: {allow, reason}``. kb check runs th
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
+from ..bank.chars import char_name, is_unsafe, unsafe_chars
 from .engine import Finding, RuleSet
 
-FORMULA_PREFIXES = ("=", "+", "-", "@")  # a spreadsheet runs a cell starting with these as a formula
+
+@lru_cache(maxsize=1)
+def export_limits() -> dict[str, Any]:
+    """The limits of the default export target (kb/data/targets/qianniu.yaml, the data the Qianniu
+    target itself enforces): encoding, max_chars, formula_prefixes. Lint warns before export refuses."""
+    from importlib import resources
+
+    from ..bank.yamlio import load_document
+
+    data = load_document(resources.files("kb").joinpath("data", "targets", "qianniu.yaml").read_bytes())[0]
+    return dict(data["profiles"][data["default"]]["limits"])
+
+
+FORMULA_PREFIXES = tuple(export_limits()["formula_prefixes"])  # a spreadsheet runs such a cell as a formula
 REPLY, TITLE, GROUP, VAR = "reply", "title", "group", "var"
-_CONTROL_NAMES = {"\x07": "BEL", "\x08": "BACKSPACE", "\x1b": "ESC", "\x00": "NUL", "\r": "CARRIAGE RETURN",
-                  "\x7f": "DEL"}
 
 Hit = tuple[int, int, dict[str, Any]]  # start, end, values for the message
 
@@ -58,29 +70,19 @@ def _formula(text: str, options: dict) -> Iterable[Hit]:
         yield s, s + 1, {"ch": stripped[0]}
 
 
-def _char_name(ch: str) -> str:
-    return _CONTROL_NAMES.get(ch) or unicodedata.name(ch, "") or "CONTROL"
-
-
 @hygiene("hygiene.control_char", "error",
          "invisible control character U+{code:04X} ({name}) at character {pos}: it can hide, reorder or "
          "forge what the buyer or the agent sees",
          "delete it (retype the text around it)", (REPLY, TITLE, GROUP, VAR))
 def _control(text: str, options: dict) -> Iterable[Hit]:
-    if text.replace("\n", "").replace("\t", "").replace(" ", "").isprintable():
-        return  # fast path: str.isprintable() is False for every Cc, Cf, Zl and Zp character
-    for i, ch in enumerate(text):
-        if ch in "\n\t":
-            continue
-        cat = unicodedata.category(ch)
-        if cat in ("Cc", "Cf", "Zl", "Zp"):
-            yield i, i + 1, {"code": ord(ch), "name": _char_name(ch), "pos": i + 1}
+    for i, ch in unsafe_chars(text):  # kb.bank.chars: the one definition validate and output use too
+        yield i, i + 1, {"code": ord(ch), "name": char_name(ch), "pos": i + 1}
 
 
 @hygiene("hygiene.too_long", "warning", "{what} is {n} characters, over the limit of {limit}",
          "split it into a flow or shorten it; agents and buyers read it on a phone", (REPLY,))
 def _too_long(text: str, options: dict) -> Iterable[Hit]:
-    limit = options.get("max_reply_chars", 500)
+    limit = options.get("max_reply_chars") or export_limits()["max_chars"]
     if len(text) > limit:
         yield 0, 1, {"n": len(text), "limit": limit}
 
@@ -89,10 +91,10 @@ def _too_long(text: str, options: dict) -> Iterable[Hit]:
          "remove it or export with --encoding utf-8-sig", (REPLY, GROUP))
 def _gbk(text: str, options: dict) -> Iterable[Hit]:
     try:
-        text.encode("gbk")
+        text.encode(export_limits()["encoding"])
     except UnicodeEncodeError as e:
         ch = text[e.start]
-        if unicodedata.category(ch) not in ("Cc", "Cf", "Zl", "Zp"):  # those are control_char's
+        if not is_unsafe(ch):  # those are control_char's
             yield e.start, e.start + 1, {"ch": ch}
 
 
