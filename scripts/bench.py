@@ -62,10 +62,11 @@ def cold_start(runs: int) -> None:
           f"WRatio over every question) {naive_t:.3f} s; ratio {kb_t / naive_t:.2f}")
 
 
-def synthetic_bank(n: int, seed: int = 7):
-    """A bank of n phrases made from the bundled phrases' questions, each about a product."""
+def synthetic_bank(n: int, seed: int = 7, openings: list[str] | None = None):
+    """A bank of n phrases made from the bundled phrases, each about a product: questions and title
+    carry the product; replies and flows are kept (with one of openings in front, when given)."""
     from kb.bank.load import load_bank
-    from kb.model import Bank, Book, BookFile, Phrase
+    from kb.model import Bank, Book, BookFile
 
     base, _ = load_bank(ROOT / "phrasebank")
     rnd = random.Random(seed)
@@ -75,13 +76,15 @@ def synthetic_bank(n: int, seed: int = 7):
         p = src[i % len(src)]
         prod = rnd.choice(PRODUCTS) + (str(rnd.randint(1, 99)) if i >= len(src) else "")
         qs = [f"{prod}{q}" if rnd.random() < 0.5 else f"{q}{prod}" for q in p.questions[:6]]
-        phrases.append(Phrase.model_construct(id=f"gen.p{i}", title=f"{p.title}{prod}", group=None,
-                                              shortcut=f"g{i}", questions=qs, reply=p.reply or "亲，好的～",
-                                              flow=None, tags=[], lint=None))
+        update = {"id": f"gen.p{i}", "shortcut": f"g{i}", "lint": None, "group": None,
+                  "title": f"{p.title}{prod}", "questions": qs}
+        if openings and p.reply is not None:
+            update["reply"] = rnd.choice(openings) + p.reply
+        phrases.append(p.model_copy(update=update))
     book = Book.model_construct(schema_=1, name="gen", version="1.0.0", title="生成", description="",
                                 phrases=phrases)
-    return Bank(root=ROOT, manifest=base.manifest, books=[BookFile(book=book, path=ROOT / "gen.yaml",
-                                                                   display="gen.yaml")])
+    return Bank(root=ROOT / "phrasebank", manifest=base.manifest,
+                books=[BookFile(book=book, path=ROOT / "gen.yaml", display="gen.yaml")])
 
 
 def _warm_start(index, n: int) -> str:

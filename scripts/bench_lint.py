@@ -7,7 +7,6 @@ for one 1 MB reply, and a team's catastrophic regex under RE2.
 
 from __future__ import annotations
 
-import random
 import sys
 import time
 from pathlib import Path
@@ -19,23 +18,11 @@ FILLERS = ["亲，", "您好，", "好的呢，", "感谢您的耐心～", "这�
 
 
 def synthetic_bank(n: int, seed: int = 7):
-    """A bank of n phrases made from the bundled replies, each with a different opening."""
-    from kb.bank.load import load_bank
-    from kb.model import Bank, Book, BookFile
+    """A bank of n phrases made from the bundled ones, each reply with a different opening."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from bench import synthetic_bank as make
 
-    base, _ = load_bank(ROOT / "phrasebank")
-    rnd = random.Random(seed)
-    src = [p for _, _, p in base.phrases()]
-    phrases = []
-    for i in range(n):
-        p = src[i % len(src)]
-        steps = p.model_copy(update={"id": f"gen.p{i}", "shortcut": f"g{i}", "lint": None})
-        if steps.reply is not None:
-            steps = steps.model_copy(update={"reply": rnd.choice(FILLERS) + steps.reply})
-        phrases.append(steps)
-    book = Book.model_construct(schema_=1, name="gen", version="1.0.0", title="生成", description="", phrases=phrases)
-    return Bank(root=ROOT / "phrasebank", manifest=base.manifest,
-                books=[BookFile(book=book, path=ROOT / "gen.yaml", display="gen.yaml")])
+    return make(n, seed, openings=FILLERS)
 
 
 def _replies(bank) -> int:
