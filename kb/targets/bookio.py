@@ -188,3 +188,19 @@ def rename_codes(imported, prefix: str, code_re: str | None) -> list[str]:
                     problems.append(f"--prefix {prefix!r}: code '{new}' ({p.id}) is not a valid code ({code_re})")
                 p.shortcut = new
     return problems
+
+
+def make_phrase(where: str, *, steps: list[tuple[str, str]] | None = None, reply: str | None = None, **fields):
+    """A kb.model.Phrase from an imported row: a reply, or a flow of (step, text); a value the model
+    refuses is a KbError naming the row (where: 'line 12', 'row 3' …)."""
+    from pydantic import ValidationError
+
+    from ..model import FlowStep, Phrase
+
+    body = {"flow": [FlowStep(step=s, reply=t) for s, t in steps]} if steps else {"reply": reply}
+    try:
+        return Phrase(**fields, **body)
+    except ValidationError as e:
+        first = e.errors()[0]
+        raise KbError(f"{where}: cannot make a phrase of this row: "
+                      f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from None

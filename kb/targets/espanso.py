@@ -12,24 +12,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .base import (
-    ExportRequest,
-    ExportResult,
-    Limits,
-    Option,
-    OutFile,
-    Target,
-    limits_from,
-    pick_profile,
-)
+from . import base
 from .export import collect, gate, refuse
 
 
 def _profile() -> dict[str, Any]:
-    return pick_profile("espanso", None)[1]
+    return base.pick_profile("espanso", None)[1]
 
 
-def matches(bank, req: ExportRequest, limits: Limits, notes: list[str]) -> dict[str, list[dict[str, Any]]]:
+def matches(bank, req: base.ExportRequest, limits: base.Limits, notes: list[str]) -> dict[str, list[dict[str, Any]]]:
     """{book name: [match, …]}; refuses (naming every phrase) what espanso cannot take."""
     prof = _profile()
     prefix = req.options.get("trigger_prefix")
@@ -105,7 +96,7 @@ def match_file(book, matches_: list[dict[str, Any]], campaign_line: str) -> byte
     return (head + rt_dump(doc)).encode("utf-8")
 
 
-class EspansoTarget(Target):
+class EspansoTarget(base.Target):
     name = "espanso"
     summary = "espanso match files (one per book): trigger :<shortcut>, replace, label"
     export_help = """Export espanso match files: every reply behind its shortcut in any chat window.
@@ -126,26 +117,26 @@ class EspansoTarget(Target):
       kb export espanso --books shipping > shipping.yml
     """
     export_options = (
-        Option("--trigger-prefix", "Put this before each shortcut in the trigger.", default=None, metavar="TEXT"),
-        Option("--no-word", "Expand as soon as the trigger is typed (no word: true); refuses triggers that are "
+        base.Option("--trigger-prefix", "Put this before each shortcut in the trigger.", default=None, metavar="TEXT"),
+        base.Option("--no-word", "Expand as soon as the trigger is typed (no word: true); refuses triggers that are "
                "the start of another.", "flag", default=False),
     )
     multi_file = True
     output_help = "Folder to write one <book>.yml per book into (default: stdout, with --books ONE)."
 
-    def limits(self, options: dict[str, Any] | None = None) -> Limits:
-        return limits_from(_profile())
+    def limits(self, options: dict[str, Any] | None = None) -> base.Limits:
+        return base.limits_from(_profile())
 
     def describe_output(self, options: dict[str, Any]) -> str:
         return "espanso match files, UTF-8"
 
-    def export(self, bank, req: ExportRequest) -> ExportResult:
+    def export(self, bank, req: base.ExportRequest) -> base.ExportResult:
         notes: list[str] = []
         per_book = matches(bank, req, self.limits(req.options), notes)
         line = f"campaign: {req.campaign or 'none (normal time)'}"
-        files = [OutFile(f"{name}.yml", match_file(bank.book(name).book, ms, line), len(ms))
+        files = [base.OutFile(f"{name}.yml", match_file(bank.book(name).book, ms, line), len(ms))
                  for name, ms in per_book.items()]
-        return ExportResult(files, notes, binary=False, unit="espanso matches")
+        return base.ExportResult(files, notes, binary=False, unit="espanso matches")
 
 
 TARGET = EspansoTarget()

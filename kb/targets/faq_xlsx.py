@@ -13,19 +13,7 @@ import re
 from typing import Any
 
 from ..errors import KbError
-from .base import (
-    ExportRequest,
-    ExportResult,
-    Imported,
-    ImportRequest,
-    Limits,
-    Option,
-    OutFile,
-    Target,
-    limits_from,
-    load_profile_file,
-    pick_profile,
-)
+from . import base
 from .export import collect, formula_problem, gate, refuse
 
 FIELDS = ("category", "question", "similar", "answer")
@@ -34,7 +22,7 @@ _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 def _spec() -> dict[str, Any]:
-    return load_profile_file("faq-xlsx")
+    return base.load_profile_file("faq-xlsx")
 
 
 def header() -> list[str]:
@@ -55,7 +43,7 @@ def similar_of(title: str, questions: list[str]) -> list[str]:
     return [] if list(questions) == [title] else list(questions)
 
 
-def faq_rows(bank, req: ExportRequest, limits: Limits, notes: list[str]) -> list[tuple[str, list[str]]]:
+def faq_rows(bank, req: base.ExportRequest, limits: base.Limits, notes: list[str]) -> list[tuple[str, list[str]]]:
     """(phrase id, cells) per FAQ row; refuses (naming every phrase) what the profile cannot hold."""
     problems: list[str] = []
     items = collect(bank, req.campaign, req.books, problems)
@@ -193,11 +181,10 @@ def _flow(answer: str) -> list[tuple[str, str]] | None:
     return steps
 
 
-def import_xlsx(data: bytes, name: str, source: str = "", sheet: str | None = None) -> Imported:
-    from pydantic import ValidationError
+def import_xlsx(data: bytes, name: str, source: str = "", sheet: str | None = None) -> base.Imported:
 
-    from ..model import Book, FlowStep, Phrase
-    from .bookio import check_name
+    from ..model import Book
+    from .bookio import check_name, make_phrase
 
     check_name(name)
     head, rows, sheet_name = read_cells(data, sheet)
@@ -241,27 +228,20 @@ def import_xlsx(data: bytes, name: str, source: str = "", sheet: str | None = No
         pid = f"{name}.q{k:0{width}d}"
         esc = faq["answer"].replace("{", "{{").replace("}", "}}")
         steps = _flow(esc)
-        body: dict[str, Any] = ({"flow": [FlowStep(step=s, reply=t) for s, t in steps]} if steps
-                                else {"reply": esc})
         texts += len(steps) if steps else 1
         title = faq["question"]
-        try:
-            phrases.append(Phrase(id=pid, title=title, group=faq["category"], questions=faq["similar"] or [title],
-                                  **body))
-        except ValidationError as e:
-            first = e.errors()[0]
-            raise KbError(f"row {faq['row']}: cannot make a phrase of this row: "
-                          f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+        phrases.append(make_phrase(f"row {faq['row']}", steps=steps, reply=esc, id=pid, title=title,
+                                   group=faq["category"], questions=faq["similar"] or [title]))
         lines[pid] = faq["row"]
     book = Book(schema=1, name=name, version="1.0.0", title=faqs[0]["category"] if faqs else name,
                 description=f"从FAQ表格导入（{source or 'XLSX'}，工作表 {sheet_name}）", phrases=phrases)
     head_comment = (f"# Imported by kb from {source or 'an FAQ spreadsheet'} (sheet {sheet_name}).\n"
                     "# 标准问题 -> title, 相似问法 -> questions, 答案 -> reply, 分类 -> group.\n")
-    return Imported(books=[book], encoding="xlsx", rows=texts, warnings=warnings, header=head_comment,
+    return base.Imported(books=[book], encoding="xlsx", rows=texts, warnings=warnings, header=head_comment,
                     lines=lines)
 
 
-class FaqXlsxTarget(Target):
+class FaqXlsxTarget(base.Target):
     name = "faq-xlsx"
     summary = "FAQ spreadsheet (XLSX): 分类, 标准问题, 相似问法, 答案"
     export_help = """Export an FAQ spreadsheet for FAQ knowledge bases (店小蜜, 企点/LKE, 华为CBS …).
@@ -289,33 +269,33 @@ class FaqXlsxTarget(Target):
       kb import faq-xlsx export.xlsx --sheet 问答 --name legacy_faq
     """
     export_options = (
-        Option("--profile", "Platform limits to check.", "choice",
-               tuple(load_profile_file("faq-xlsx")["profiles"]), load_profile_file("faq-xlsx")["default"]),
-        Option("--similar-as-rows", "One similar question per row (分类 and 标准问题 repeated, 答案 on the "
+        base.Option("--profile", "Platform limits to check.", "choice",
+               tuple(base.load_profile_file("faq-xlsx")["profiles"]), base.load_profile_file("faq-xlsx")["default"]),
+        base.Option("--similar-as-rows", "One similar question per row (分类 and 标准问题 repeated, 答案 on the "
                "first row) instead of one per line in the cell.", "flag", default=False),
     )
-    import_options = (Option("--sheet", "Sheet to read (default: the first).", metavar="NAME"),)
+    import_options = (base.Option("--sheet", "Sheet to read (default: the first).", metavar="NAME"),)
     can_import = True
     binary = True
 
-    def limits(self, options: dict[str, Any] | None = None) -> Limits:
-        _, prof = pick_profile(self.name, (options or {}).get("profile"))
-        return limits_from(prof)
+    def limits(self, options: dict[str, Any] | None = None) -> base.Limits:
+        _, prof = base.pick_profile(self.name, (options or {}).get("profile"))
+        return base.limits_from(prof)
 
-    def declared_limits(self) -> dict[str, Limits]:
-        return {n: limits_from(p) for n, p in _spec()["profiles"].items()}
+    def declared_limits(self) -> dict[str, base.Limits]:
+        return {n: base.limits_from(p) for n, p in _spec()["profiles"].items()}
 
     def describe_output(self, options: dict[str, Any]) -> str:
         return f"xlsx, profile {options.get('profile') or _spec()['default']}"
 
-    def export(self, bank, req: ExportRequest) -> ExportResult:
+    def export(self, bank, req: base.ExportRequest) -> base.ExportResult:
         limits = self.limits(req.options)
         notes: list[str] = []
         rows = faq_rows(bank, req, limits, notes)
         pairs = len(dict.fromkeys(pid for pid, _ in rows))
-        return ExportResult([OutFile(None, write_xlsx(rows), pairs)], notes, binary=True, unit="FAQ pairs")
+        return base.ExportResult([base.OutFile(None, write_xlsx(rows), pairs)], notes, binary=True, unit="FAQ pairs")
 
-    def read(self, data: bytes, req: ImportRequest) -> Imported:
+    def read(self, data: bytes, req: base.ImportRequest) -> base.Imported:
         return import_xlsx(data, req.name, req.source, req.options.get("sheet"))
 
 

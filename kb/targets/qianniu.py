@@ -228,10 +228,9 @@ def _escape(text: str) -> str:
 
 def import_file(data: bytes, name: str, profile: Profile = QIANNIU, source: str = "") -> Imported:
     """Read a Qianniu CSV into one Book (kb.model). Raises KbError naming the line of what is wrong."""
-    from pydantic import ValidationError
 
-    from ..model import ID_RE, Book, FlowStep, Phrase
-    from .bookio import check_name
+    from ..model import ID_RE, Book
+    from .bookio import check_name, make_phrase
 
     check_name(name)
     text, enc = csvio.detect_encoding(data)
@@ -264,17 +263,10 @@ def import_file(data: bytes, name: str, profile: Profile = QIANNIU, source: str 
         sample = it.get("reply") or (it["flow"][0][1] if it["flow"] else "")
         title = _title_of(sample)
         questions = [title]  # the group is the phrase's group: as a question it would be shared by many
-        try:
-            if "reply" in it:
-                body: dict[str, Any] = {"reply": _escape(it["reply"])}
-            else:
-                body = {"flow": [FlowStep(step=s, reply=_escape(b)) for s, b in it["flow"]]}
-            phrases.append(Phrase(id=pid, title=title, group=it["group"], shortcut=code, questions=questions,
-                                  tags=["待完善问题"], **body))
-        except ValidationError as e:
-            first = e.errors()[0]
-            raise KbError(f"line {it['line']}: cannot make a phrase of this row: "
-                          f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+        steps = None if "reply" in it else [(st, _escape(b)) for st, b in it["flow"]]
+        phrases.append(make_phrase(f"line {it['line']}", steps=steps, reply=_escape(it.get("reply", "")), id=pid,
+                                   title=title, group=it["group"], shortcut=code, questions=questions,
+                                   tags=["待完善问题"]))
         lines[pid] = it["line"]
     book = Book(schema=1, name=name, version="1.0.0", title=items[0]["group"] if items else name,
                 description=f"从千牛快捷短语导入（{source or 'CSV'}，{enc}）", phrases=phrases)
