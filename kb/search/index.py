@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass, field
 
 from ..template import overlay, render
-from .normalize import Tokenizer, clean_message, normalize
+from .normalize import Tokenizer, normalize
 
 FORMAT = 8  # bump when the data layout or the features change
 FIELDS = ("questions", "title", "reply", "tags")
@@ -91,6 +91,7 @@ class Index:
     unit: float = 1.0  # what one good word contributes in this bank (scoring.field_weights)
     key: str = ""
     _tokenizer: Tokenizer | None = field(default=None, repr=False, compare=False)
+    _common: dict[str, dict[int, float]] = field(default_factory=dict, repr=False, compare=False)
 
     # --- building ------------------------------------------------------------------------
 
@@ -192,9 +193,6 @@ class Index:
                      score=round(score, 4), texts=[(s, t) for s, t in p["texts"]], question=question,
                      clause=clause, evidence=round(evidence, 3))
 
-    def features(self, text: str) -> list[str]:
-        """The features of a buyer message (after cleaning boilerplate and normalizing)."""
-        return self.tokenizer.features(normalize(clean_message(text)))
 
 
 def _problem(p) -> dict:

@@ -10,12 +10,13 @@ NEAR = 92  # rapidfuzz ratio (0-100) at or above which two questions count as ne
 NEAR_LIMIT = 5_000  # above this many questions only identical ones are compared (near ones are O(n²))
 
 
-def overlaps(index: Index) -> list[tuple[str, str, str, str, str]]:
+def overlaps(ids: list[str], questions: list[list[str]]) -> list[tuple[str, str, str, str, str]]:
     """(kind, phrase a, question a, phrase b, question b) for every question that stands in two
-    phrases, identical ('same') or near-identical ('near') after kb's normalization."""
+    phrases, identical ('same') or near-identical ('near'); questions[i] are phrase ids[i]'s
+    questions in kb's compact normalized form."""
     owner: list[int] = []
     texts: list[str] = []
-    for pi, qs in enumerate(index.questions):
+    for pi, qs in enumerate(questions):
         for q in qs:
             if q:
                 owner.append(pi)
@@ -25,7 +26,7 @@ def overlaps(index: Index) -> list[tuple[str, str, str, str, str]]:
     for i, t in enumerate(texts):
         j = seen.setdefault(t, i)
         if j != i and owner[j] != owner[i]:
-            out.append(("same", index.phrases[owner[j]]["id"], texts[j], index.phrases[owner[i]]["id"], t))
+            out.append(("same", ids[owner[j]], texts[j], ids[owner[i]], t))
     if len(texts) <= NEAR_LIMIT and texts:
         from rapidfuzz import fuzz, process
 
@@ -34,7 +35,7 @@ def overlaps(index: Index) -> list[tuple[str, str, str, str, str]]:
                 continue
             for _, _, j in process.extract(t, texts, scorer=fuzz.ratio, score_cutoff=NEAR, limit=None):
                 if j > i and owner[i] != owner[j] and texts[j] != t:
-                    out.append(("near", index.phrases[owner[i]]["id"], t, index.phrases[owner[j]]["id"], texts[j]))
+                    out.append(("near", ids[owner[i]], t, ids[owner[j]], texts[j]))
     return out
 
 
@@ -44,23 +45,20 @@ def overlap_problems(bank, index: Index) -> list[Problem]:
     from .normalize import normalize
 
     tk = index.tokenizer
-    where: dict[str, tuple] = {}
-    compact: list[tuple[str, object, int, object, int]] = []
+    ids: list[str] = []
+    questions: list[list[str]] = []
+    place: dict[tuple[str, str], tuple] = {}  # (phrase id, compact question) -> where it stands
     for bf, i, p in bank.phrases():
+        ids.append(p.id)
+        questions.append([])
         for qi, q in enumerate(p.questions):
             c = tk.compact(normalize(q))
             if c:
-                compact.append((c, bf, i, p, qi))
-                where.setdefault(c, (bf, i, p, qi))
-    pseudo = Index.__new__(Index)
-    pseudo.phrases = [{"id": p.id} for _, _, p in bank.phrases()]
-    by_id = {p.id: n for n, (_, _, p) in enumerate(bank.phrases())}
-    pseudo.questions = [[] for _ in pseudo.phrases]
-    for c, _, _, p, _ in compact:
-        pseudo.questions[by_id[p.id]].append(c)
+                questions[-1].append(c)
+                place.setdefault((p.id, c), (bf, i, p, qi))
     out = []
-    for kind, a, qa, b, qb in overlaps(pseudo):
-        bf, i, p, qi = next((bf, i, p, qi) for c, bf, i, p, qi in compact if c == qb and p.id == b)
+    for kind, a, qa, b, qb in overlaps(ids, questions):
+        bf, i, p, qi = place[(b, qb)]
         what = "the same question as" if kind == "same" else "a near-identical question to"
         out.append(Problem(bf.display, *bf.phrase_loc(i, "questions", qi),
                            f"question '{p.questions[qi]}' is {what} {a} ('{qa}'): search cannot tell the two "

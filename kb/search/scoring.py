@@ -174,17 +174,13 @@ def _scored(index: Index, feats: list[str], qstr: str) -> list[Signals]:
     return out
 
 
-_DICTS: dict[tuple[int, str], dict[int, float]] = {}
-
-
 def _as_dict(index: Index, t: str) -> dict[int, float]:
-    """A common feature's postings as {phrase: contribution}, kept for the next queries."""
-    key = (id(index.postings), t)
-    d = _DICTS.get(key)
+    """A common feature's postings as {phrase: contribution}, kept on the index for the next queries."""
+    d = index._common.get(t)
     if d is None:
-        if len(_DICTS) > 2000:
-            _DICTS.clear()
-        d = _DICTS[key] = dict(index.lookup(t)[1])
+        if len(index._common) > 2000:
+            index._common.clear()
+        d = index._common[t] = dict(index.lookup(t)[1])
     return d
 
 

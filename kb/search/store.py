@@ -181,5 +181,5 @@ def read(path: Path, fmt: int) -> Index:
     index.__dict__.update(
         phrases=_Rows(con, "record", meta["count"]), questions=_Rows(con, "questions", meta["count"]),
         postings=postings, idf=_Idf(postings), shortcuts=_Shortcuts(con),
-        **{k: meta[k] for k in _META if k not in ("count", "format")}, key="", _tokenizer=None)
+        **{k: meta[k] for k in _META if k not in ("count", "format")}, key="", _tokenizer=None, _common={})
     return index
