@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from kb.bank.yamlio import load_document
 
 CORPUS = Path(__file__).parent / "data" / "lint_corpus"
@@ -18,13 +20,20 @@ def _cases() -> dict[str, list[dict]]:
 
 def test_cases_are_well_formed_and_unique():
     seen: dict[str, str] = {}
+    twice: list[str] = []
     for name, cases in _cases().items():
         for c in cases:
-            assert set(c) == {"text", "risky", "family"}, (name, c)
-            assert isinstance(c["text"], str) and c["text"].strip() and isinstance(c["risky"], bool), (name, c)
-            assert c["family"] in FAMILIES, (name, c["family"])
-            assert c["text"] not in seen, f"{name}: text also in {seen.get(c['text'])}"
+            where = "a holdout.yaml case" if name == "holdout.yaml" else (name, c)  # set-aside cases never printed
+            assert set(c) == {"text", "risky", "family"}, where
+            assert isinstance(c["text"], str) and c["text"].strip() and isinstance(c["risky"], bool), where
+            assert c["family"] in FAMILIES, where
+            other = seen.get(c["text"])
+            if other is not None:
+                hidden = "holdout.yaml" in (name, other)
+                twice.append(f"{name} and {other}" + ("" if hidden else f": {c['text']}"))
             seen[c["text"]] = name
+    if twice:
+        pytest.fail(f"{len(twice)} texts are in two files: {twice}")
 
 
 def test_sizes_and_set_aside_fifth():
