@@ -213,6 +213,11 @@ def test_clean_message_drops_what_is_not_the_question(raw, gone, kept):
     assert not gone or gone not in out
 
 
+def test_a_lone_picture_or_order_number_is_no_answer(index):
+    for raw in ("[图片]", "[图片][表情]", "订单号:3829104857362918472", "13812345678"):
+        assert index.search(raw).outcome == "none", raw
+
+
 def test_long_message_with_boilerplate_stays_confident(index):
     short = index.search("双11拍的什么时候发货")
     long = index.search("你好在吗 咨询订单号:3829104857362918472 订单金额:129.00 下单时间:2026-11-11 00:01:12 "

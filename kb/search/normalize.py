@@ -180,7 +180,8 @@ class Tokenizer:
     def analyze(self, normalized: str) -> tuple[list[str], str]:
         """(features, compact form) of a normalized text, tokenized once.
 
-        Features are words and character bigrams ('#' + two characters), each once. Words are
+        Features are words, character bigrams ('#' + two characters) and single Chinese characters
+        ('#' + one character: 褪色 and 掉色 share 色, 券 and 劵 share nothing else), each once. Words are
         the tokens plus the dictionary words inside a longer token (电子发票 -> 电子, 发票),
         synonyms mapped; bigrams are taken over the text with filler removed, so that a different
         segmentation of the same characters (还有货 / 有货) still matches."""
@@ -201,6 +202,7 @@ class Tokenizer:
         joined = "".join(toks)
         bigrams.extend(joined[i:i + 2] for i in range(len(joined) - 1))
         feats = list(dict.fromkeys(words)) + ["#" + b for b in dict.fromkeys(bigrams) if not b.isascii()]
+        feats.extend("#" + c for c in dict.fromkeys(joined) if "\u4e00" <= c <= "\u9fff")
         return feats, joined
 
 

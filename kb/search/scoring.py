@@ -36,12 +36,14 @@ from rapidfuzz import fuzz, process
 from .index import FIELDS, Index, Result, idf_of
 from .normalize import clean_message, normalize
 
-# BM25F parameters: field weights and length normalization, k1 saturation
+# BM25F parameters: field weights and length normalization, k1 saturation. K1, the feature shares and
+# FUZZY_WEIGHT were chosen by scripts/tune_ranking.py (best mean top-1 of cross-validation, dev, real_dev).
 FIELD_WEIGHT = {"questions": 1.0, "title": 2.0, "reply": 0.4, "tags": 0.5}
 FIELD_B = {"questions": 0.75, "title": 0.3, "reply": 0.75, "tags": 0.3}
-K1 = 1.2
-BIGRAM_SHARE = 0.5  # a character bigram weighs half a word of the same rarity
-FUZZY_WEIGHT = 0.35  # share of the final rank score given to the closest question's similarity
+K1 = 2.0
+BIGRAM_SHARE = 0.7  # a character bigram: a share of a word of the same rarity
+UNIGRAM_SHARE = 0.5  # a single character: a share of a word of the same rarity
+FUZZY_WEIGHT = 0.45  # share of the final rank score given to the closest question's similarity
 
 CLAUSE_MIN = 4  # characters a clause needs to be searched on its own (在吗 is not a question)
 MAX_CLAUSES = 6
@@ -80,7 +82,7 @@ def field_weights(docs: list[dict[str, list[list[str]]]]) -> tuple[dict[str, lis
         for t in tf:
             df[t] = df.get(t, 0) + 1
         tfs.append(tf)
-    idf = {t: idf_of(c, n) * (BIGRAM_SHARE if t[0] == "#" else 1.0) for t, c in df.items()}
+    idf = {t: idf_of(c, n) * share(t) for t, c in df.items()}
     postings: dict[str, list] = {}
     k1 = K1
     for pi, tf in enumerate(tfs):
@@ -89,6 +91,13 @@ def field_weights(docs: list[dict[str, list[list[str]]]]) -> tuple[dict[str, lis
     words = sorted(c for t, ps in postings.items() if t[0] != "#" for _, c in ps)
     unit = words[int(len(words) * 0.75)] if words else 1.0
     return postings, idf, unit
+
+
+def share(feature: str) -> float:
+    """How much of a word's weight a feature carries: words 1, character bigrams and characters less."""
+    if feature[0] != "#":
+        return 1.0
+    return BIGRAM_SHARE if len(feature) == 3 else UNIGRAM_SHARE
 
 
 @dataclass
@@ -159,7 +168,7 @@ def _scored(index: Index, feats: list[str], qstr: str) -> list[Signals]:
                     if w:
                         wacc[pi] = wacc.get(pi, 0.0) + w
     cands = heapq.nlargest(CANDIDATES, acc, key=acc.__getitem__)
-    top = acc[cands[0]]
+    top = acc[cands[0]] or 1.0  # features of weight 0 only (a share set to 0): no division by 0
     out = []
     for pi in cands:
         qs = index.questions[pi]
