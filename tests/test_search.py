@@ -373,3 +373,20 @@ def test_scores_are_in_rank_order(index, query):
     r = index.search(query, k=5)
     scores = [m.score for m in r.matches]
     assert scores == sorted(scores, reverse=True)
+
+
+def test_cohesion_tells_alike_questions_from_varied_ones():
+    from kb.search.scoring import cohesions
+
+    alike, varied, single = cohesions([["包邮吗", "包不包邮", "包邮不包邮"],
+                                       ["耳机左边没声音", "裤子洗了一次就起球", "保温杯盖子漏水"], ["在吗"]])
+    assert alike > 0.6 > varied
+    assert single in (alike, varied)  # no siblings: the bank's median
+
+
+def test_cohesion_is_kept_in_the_cache(bank_copy, monkeypatch, tmp_path):
+    monkeypatch.setenv("KB_CACHE_DIR", str(tmp_path / "cache"))
+    built = load_index(bank_copy)
+    again = load_index(bank_copy)  # read back from the SQLite file
+    pid = next(i for i in range(len(built.phrases)) if built.phrases[i]["id"] == "aftersales.quality_issue")
+    assert 0 < again.phrases[pid]["cohesion"] == built.phrases[pid]["cohesion"] < 1

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from ..template import overlay, render
 from .normalize import Tokenizer, normalize
 
-FORMAT = 8  # bump when the data layout or the features change
+FORMAT = 9  # bump when the data layout or the features change
 FIELDS = ("questions", "title", "reply", "tags")
 
 
@@ -75,7 +75,7 @@ class Result:
 
 @dataclass
 class Index:
-    phrases: list[dict]  # id, title, shortcut, book, group, texts
+    phrases: list[dict]  # id, title, shortcut, book, group, texts, cohesion
     questions: list[list[str]]  # per phrase: its questions as normalized compact strings
     postings: dict[str, list]  # feature -> [[phrase, contribution], ...]
     idf: dict[str, float]
@@ -100,7 +100,7 @@ class Index:
               skip: frozenset[tuple[str, int]] = frozenset()) -> Index:
         """Index a kb.model.Bank. ``skip`` leaves out (phrase id, question number) pairs
         (cross-validation); ``tokenizer`` reuses a dictionary already built."""
-        from .scoring import field_weights
+        from .scoring import cohesions, field_weights
 
         norm: dict[str, str] = {}  # each distinct text normalized once
         for _, _, p in bank.phrases():
@@ -136,6 +136,8 @@ class Index:
             docs.append(doc)
             questions.append(list(dict.fromkeys(c for _, c in analyzed)))
         postings, idf, unit = field_weights(docs)
+        for rec, c in zip(phrases, cohesions(questions), strict=True):
+            rec["cohesion"] = c
         campaigns = {k: {"title": c.title, "start": c.start.isoformat(), "end": c.end.isoformat(),
                          "aliases": list(getattr(c, "aliases", None) or []), "vars": dict(c.vars)}
                      for k, c in bank.manifest.campaigns.items()}

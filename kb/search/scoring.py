@@ -10,8 +10,10 @@ Named signals of the best candidates (``Signals``):
              of 60 or of 6,000 phrases gives comparable numbers; message words the bank never
              uses add nothing and take nothing away, so greetings, order details and chatter
              do not lower it;
-  coverage   the share of the message's word weight the phrase matches;
   fuzzy      rapidfuzz similarity of the message to the phrase's closest question;
+  cohesion   how alike the phrase's own questions are (``cohesions``): a phrase whose questions
+             each name another product (quality_issue) is not held to the near-identical wording
+             a phrase of near-identical questions (包邮吗 / 包不包邮) gets;
   margin     how far the runner-up is behind: 1 - second / first (rank scores).
 
 The outcome (``decide``): a logistic model over the signals (weights and thresholds are data,
@@ -93,6 +95,26 @@ def field_weights(docs: list[dict[str, list[list[str]]]]) -> tuple[dict[str, lis
     return postings, idf, unit
 
 
+def cohesions(questions: list[list[str]]) -> list[float]:
+    """Per phrase, how alike its questions are: the median over its questions of the similarity
+    (rapidfuzz ratio, 0-1) to the closest other question of the same phrase. A phrase with fewer
+    than two questions gets the bank's median."""
+    out: list[float | None] = []
+    for qs in questions:
+        if len(qs) < 2:
+            out.append(None)
+            continue
+        best = []
+        for i, q in enumerate(qs):
+            others = qs[:i] + qs[i + 1:]
+            best.append(process.extractOne(q, others, scorer=fuzz.ratio)[1] / 100.0)
+        best.sort()
+        out.append(round(best[len(best) // 2], 4))
+    known = sorted(c for c in out if c is not None)
+    fill = known[len(known) // 2] if known else 0.5
+    return [fill if c is None else c for c in out]
+
+
 def share(feature: str) -> float:
     """How much of a word's weight a feature carries: words 1, character bigrams and characters less."""
     if feature[0] != "#":
@@ -107,15 +129,15 @@ class Signals:
     phrase: int
     bm25: float  # BM25F score
     evidence: float  # bm25 in units of one good word of this bank
-    coverage: float  # share of the message's word weight (idf; unknown words count as rare) it matches
     fuzzy: float  # similarity of the message to the phrase's closest question
+    cohesion: float  # how alike the phrase's own questions are (cohesions)
     question: str
     rank_score: float = 0.0
     margin: float = 1.0  # 1 - runner-up's rank score / this one's (set for the first candidate)
 
     def vector(self) -> list[float]:
         """The inputs of the confidence model (kb/data/confidence.json), in its order."""
-        return [math.log1p(self.evidence), self.coverage, self.fuzzy, self.margin]
+        return [math.log1p(self.evidence), self.fuzzy, self.margin, self.cohesion]
 
 
 @lru_cache(maxsize=1)
@@ -134,39 +156,30 @@ def probability(sig: Signals, model: dict | None = None) -> float:
 
 def _scored(index: Index, feats: list[str], qstr: str) -> list[Signals]:
     """The best candidates for a message's features, by rank score."""
-    n = len(index.phrases)
     fset = list(dict.fromkeys(feats))
     rows = {t: r for t in fset if (r := index.lookup(t)) is not None}  # feature -> (idf, postings)
     if not rows:
         return []
     known = sorted(rows, key=lambda t: len(rows[t][1]))
-    rare = math.log(1 + n)
-    word_total = sum(rows[t][0] if t in rows else rare for t in fset if t[0] != "#") or 1.0
     acc: dict[int, float] = {}
-    wacc: dict[int, float] = {}
     read = 0
     common = []
     for t in known:
-        idf, ps = rows[t]
-        w = idf if t[0] != "#" else 0.0
+        ps = rows[t][1]
         if read > POSTINGS_BUDGET and len(ps) > RARE_DF:
-            common.append((t, w))  # a very common feature once the budget is spent: scored below
+            common.append(t)  # a very common feature once the budget is spent: scored below
             continue
         read += len(ps)
         for pi, c in ps:
             acc[pi] = acc.get(pi, 0.0) + c
-            if w:
-                wacc[pi] = wacc.get(pi, 0.0) + w
     if common:  # common features only add to the best phrases found by the rarer ones
         short = heapq.nlargest(CANDIDATES * 4, acc, key=acc.__getitem__)
-        for t, w in common:
+        for t in common:
             contrib = _as_dict(index, t)
             for pi in short:
                 c = contrib.get(pi)
                 if c is not None:
                     acc[pi] += c
-                    if w:
-                        wacc[pi] = wacc.get(pi, 0.0) + w
     cands = heapq.nlargest(CANDIDATES, acc, key=acc.__getitem__)
     top = acc[cands[0]] or 1.0  # features of weight 0 only (a share set to 0): no division by 0
     out = []
@@ -175,7 +188,7 @@ def _scored(index: Index, feats: list[str], qstr: str) -> list[Signals]:
         hit = process.extractOne(qstr, qs, scorer=fuzz.ratio) if qs and qstr else None
         best, best_q = (hit[1] / 100.0, hit[0]) if hit else (0.0, "")
         rank = (1 - FUZZY_WEIGHT) * acc[pi] / top + FUZZY_WEIGHT * best
-        out.append(Signals(pi, acc[pi], acc[pi] / index.unit, min(1.0, wacc.get(pi, 0.0) / word_total), best,
+        out.append(Signals(pi, acc[pi], acc[pi] / index.unit, best, index.phrases[pi].get("cohesion", 0.5),
                            best_q, rank))
     out.sort(key=lambda s: (-s.rank_score, s.phrase))
     if len(out) > 1:
