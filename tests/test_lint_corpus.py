@@ -1,7 +1,7 @@
 """How well the rules generalize: error recall on risky replies and false errors on safe near-misses.
 
-tests/data/lint_corpus/tune.yaml is what the rules were tuned on; tune2.yaml (lint round 2) and tune3.yaml (round 3)
-are further tuning sets of everyday safe near-misses and risky replies, each written before reading the rule pack;
+tests/data/lint_corpus/tune.yaml is what the rules were tuned on; tune2.yaml (lint round 2), tune3.yaml (round 3) and
+tune4.yaml (round 4) are further tuning sets of everyday safe near-misses and risky replies, each written before reading the rule pack;
 holdout.yaml (a fifth of the first corpus, written first and set aside) is measured once per tuning round, at its
 end: its thresholds are the figures reached then, not goals. ../shared/eval/lint_cases.yaml is the public check set.
 """
@@ -43,7 +43,7 @@ def corpus(name: str) -> tuple[list[str], list[str]]:
 # ones did; round 2 (rules at b8f332a, tuned on tune.yaml + tune2.yaml) 94/98 and 5/73. Those figures are asserted
 # as they are, not the goal: the set-aside fifth still shows the rules over-firing on safe text they never saw.
 HOLDOUT_RECALL, HOLDOUT_FALSE = 94 / 98, 5 / 73
-GOALS = [("tune.yaml", 0.95, 0.03), ("tune2.yaml", 0.95, 0.03), ("tune3.yaml", 0.95, 0.03),
+GOALS = [("tune.yaml", 0.95, 0.03), ("tune2.yaml", 0.95, 0.03), ("tune3.yaml", 0.95, 0.03), ("tune4.yaml", 0.95, 0.03),
          ("holdout.yaml", HOLDOUT_RECALL - 1e-9, HOLDOUT_FALSE + 1e-9)]
 
 
@@ -73,6 +73,22 @@ def test_tune3_is_a_new_set():
     risky, safe = corpus("tune3.yaml")
     before = set(sum(corpus("tune.yaml"), []) + sum(corpus("tune2.yaml"), []))
     cases = load_document((CORPUS / "tune3.yaml").read_bytes())[0]["cases"]
+    families = {c["family"] for c in cases}
+    assert len(safe) >= 260 and len(risky) >= 130
+    assert len(families) == 8
+    for f in families:
+        assert sum(c["family"] == f and not c["risky"] for c in cases) >= 25, f
+        assert sum(c["family"] == f and c["risky"] for c in cases) >= 12, f
+    assert before & set(risky + safe) == set()
+
+
+def test_tune4_is_a_new_set():
+    """tune4.yaml (lint round 4): >= 260 safe and >= 130 risky replies, every family with >= 25 safe and >= 12
+    risky, none copied from tune.yaml, tune2.yaml or tune3.yaml. Written before the rules of round 4 were read: the
+    first figures on it (recall 0.853, false errors 0.040) are the honest estimate of round 3's rules on unseen text."""
+    risky, safe = corpus("tune4.yaml")
+    before = set(sum(corpus("tune.yaml"), []) + sum(corpus("tune2.yaml"), []) + sum(corpus("tune3.yaml"), []))
+    cases = load_document((CORPUS / "tune4.yaml").read_bytes())[0]["cases"]
     families = {c["family"] for c in cases}
     assert len(safe) >= 260 and len(risky) >= 130
     assert len(families) == 8
