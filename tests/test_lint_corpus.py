@@ -2,8 +2,9 @@
 
 tests/data/lint_corpus/tune.yaml is what the rules were tuned on; tune2.yaml (lint round 2), tune3.yaml (round 3) and
 tune4.yaml (round 4) are further tuning sets of everyday safe near-misses and risky replies, each written before reading the rule pack;
-holdout.yaml (a fifth of the first corpus, written first and set aside) is measured once per tuning round, at its
-end: its thresholds are the figures reached then, not goals. ../shared/eval/lint_cases.yaml is the public check set.
+holdout.yaml (a fifth of the first corpus, written first and set aside) was measured once per tuning round until round 4,
+then retired into tuning; holdout2.yaml (another author, before round 5) is the set-aside set since, measured once per
+round: its thresholds are the figures reached then, not goals. ../shared/eval/lint_cases.yaml is the public check set.
 """
 
 from __future__ import annotations
@@ -38,19 +39,23 @@ def corpus(name: str) -> tuple[list[str], list[str]]:
     return [c["text"] for c in cases if c["risky"]], [c["text"] for c in cases if not c["risky"]]
 
 
-# file, least recall, most false errors. The goal is recall >= 0.95 with false errors <= 0.03; holdout.yaml is
-# measured once per tuning round, after it: round 1 (rules at d1920d6) 93/98 risky replies got an error, 6/73 safe
-# ones did; round 2 (rules at b8f332a, tuned on tune.yaml + tune2.yaml) 94/98 and 5/73. Those figures are asserted
-# as they are, not the goal: the set-aside fifth still shows the rules over-firing on safe text they never saw.
-HOLDOUT_RECALL, HOLDOUT_FALSE = 94 / 98, 5 / 73
+# file, least recall, most false errors. The goal is recall >= 0.95 with false errors <= 0.03.
+# holdout.yaml (the first corpus's set-aside fifth) was measured once per tuning round, after it: round 1 (rules at
+# d1920d6) 93/98 risky replies got an error, 6/73 safe ones did; round 2 (b8f332a) 94/98 and 5/73; round 3 (95c1ee7)
+# and round 4 (d63cf06) 95/98 and 4/73. After round 4 it was retired: its failures were read and fixed in round 5,
+# so it is a tuning set now. holdout2.yaml, written by another author before round 5 without seeing the rules, is
+# the set-aside set from then on, measured once per round: round 5 (rules at the commit "lint round 5") 107/118 and
+# 2/120 (two of its risky texts turned out to be holdout.yaml cases already tuned on: removed before counting). Its figures are asserted as measured, not the goal: on text nobody tuned on, recall is still short of it.
+SET_ASIDE = "holdout2.yaml"
+SET_ASIDE_RECALL, SET_ASIDE_FALSE = 107 / 118, 2 / 120
 GOALS = [("tune.yaml", 0.95, 0.03), ("tune2.yaml", 0.95, 0.03), ("tune3.yaml", 0.95, 0.03), ("tune4.yaml", 0.95, 0.03),
-         ("holdout.yaml", HOLDOUT_RECALL - 1e-9, HOLDOUT_FALSE + 1e-9)]
+         ("holdout.yaml", 0.95, 0.03), (SET_ASIDE, SET_ASIDE_RECALL - 1e-9, SET_ASIDE_FALSE + 1e-9)]
 
 
 @pytest.mark.parametrize("name,recall_min,false_max", GOALS, ids=[g[0] for g in GOALS])
 def test_corpus(name, recall_min, false_max):
     recall, false, missed, flagged = figures(*corpus(name))
-    if name == "holdout.yaml":  # the set-aside cases are never printed: counts only
+    if name == SET_ASIDE:  # the set-aside cases are never printed: counts only
         missed, flagged = [f"{len(missed)} cases"], [f"{len(flagged)} cases"]
     assert recall >= recall_min, f"{name}: recall {recall:.3f}; missed: {missed}"
     assert false <= false_max, f"{name}: false errors {false:.3f}; flagged: {flagged}"

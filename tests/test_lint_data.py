@@ -90,7 +90,8 @@ def test_each_family_has_own_examples():
     assert set(by_family) == set(FAMILIES)
 
 
-@pytest.mark.parametrize("name", ["tune.yaml", "tune2.yaml", "tune3.yaml", "tune4.yaml", "holdout.yaml"])
+@pytest.mark.parametrize("name", ["tune.yaml", "tune2.yaml", "tune3.yaml", "tune4.yaml", "holdout.yaml",
+                                  "holdout2.yaml"])
 def test_no_example_is_copied_from_the_corpus(name):
     from pathlib import Path
 
