@@ -1,10 +1,11 @@
 """How well the rules generalize: error recall on risky replies and false errors on safe near-misses.
 
-tests/data/lint_corpus/tune.yaml is what the rules were tuned on; tune2.yaml (lint round 2), tune3.yaml (round 3) and
-tune4.yaml (round 4) are further tuning sets of everyday safe near-misses and risky replies, each written before reading the rule pack;
-holdout.yaml (a fifth of the first corpus, written first and set aside) was measured once per tuning round until round 4,
-then retired into tuning; holdout2.yaml (another author, before round 5) is the set-aside set since, measured once per
-round: its thresholds are the figures reached then, not goals. ../shared/eval/lint_cases.yaml is the public check set.
+tests/data/lint_corpus/tune.yaml is what the rules were tuned on; tune2.yaml (lint round 2), tune3.yaml (round 3),
+tune4.yaml (round 4) and tune5.yaml (round 6) are further tuning sets of everyday safe near-misses and risky replies,
+each written before reading the rule pack; holdout.yaml (a fifth of the first corpus, written first and set aside)
+was measured once per tuning round until round 4, then retired into tuning; holdout2.yaml (another author, before
+round 5) is the set-aside set since, measured once per round: its thresholds are the figures reached then, not
+goals. ../shared/eval/lint_cases.yaml is the public check set.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def corpus(name: str) -> tuple[list[str], list[str]]:
 SET_ASIDE = "holdout2.yaml"
 SET_ASIDE_RECALL, SET_ASIDE_FALSE = 107 / 118, 2 / 120
 GOALS = [("tune.yaml", 0.95, 0.03), ("tune2.yaml", 0.95, 0.03), ("tune3.yaml", 0.95, 0.03), ("tune4.yaml", 0.95, 0.03),
-         ("holdout.yaml", 0.95, 0.03), (SET_ASIDE, SET_ASIDE_RECALL - 1e-9, SET_ASIDE_FALSE + 1e-9)]
+         ("tune5.yaml", 0.95, 0.03), ("holdout.yaml", 0.95, 0.03), (SET_ASIDE, SET_ASIDE_RECALL - 1e-9, SET_ASIDE_FALSE + 1e-9)]
 
 
 @pytest.mark.parametrize("name,recall_min,false_max", GOALS, ids=[g[0] for g in GOALS])
@@ -100,6 +101,26 @@ def test_tune4_is_a_new_set():
     for f in families:
         assert sum(c["family"] == f and not c["risky"] for c in cases) >= 25, f
         assert sum(c["family"] == f and c["risky"] for c in cases) >= 12, f
+    assert before & set(risky + safe) == set()
+
+
+def test_tune5_is_a_new_set():
+    """tune5.yaml (lint round 6, a recall round): >= 200 safe and >= 190 risky replies, every family with >= 20 safe
+    and >= 20 risky, review.incentive and service.rude with >= 35 risky, none copied from an earlier tuning set.
+    Written before the rules of round 6 were read: the first figures on it (recall 0.858, 182/212; false errors
+    0.019, 4/208) are the honest estimate of round 5's rules on unseen text."""
+    risky, safe = corpus("tune5.yaml")
+    before = set()
+    for name in ("tune.yaml", "tune2.yaml", "tune3.yaml", "tune4.yaml", "holdout.yaml"):
+        before |= set(sum(corpus(name), []))
+    cases = load_document((CORPUS / "tune5.yaml").read_bytes())[0]["cases"]
+    families = {c["family"] for c in cases}
+    assert len(safe) >= 200 and len(risky) >= 190
+    assert len(families) == 8
+    for f in families:
+        assert sum(c["family"] == f and not c["risky"] for c in cases) >= 20, f
+        least = 35 if f in ("review.incentive", "service.rude") else 20
+        assert sum(c["family"] == f and c["risky"] for c in cases) >= least, f
     assert before & set(risky + safe) == set()
 
 

@@ -48,7 +48,7 @@ def patterns():
     for name, value in PACK["defs"].items():
         yield f"defs.{name}", value
     for r in PACK["rules"]:
-        for key in ("pattern", "anchor", "negation", "hedge", "cancel", "unless_before", "negation_after"):
+        for key in ("pattern", "anchor", "negation", "hedge", "cancel", "unless_before", "negation_after", "refusal"):
             if isinstance(r.get(key), str):
                 yield f"{r['id']}.{key}", r[key]
 
@@ -90,8 +90,8 @@ def test_each_family_has_own_examples():
     assert set(by_family) == set(FAMILIES)
 
 
-@pytest.mark.parametrize("name", ["tune.yaml", "tune2.yaml", "tune3.yaml", "tune4.yaml", "holdout.yaml",
-                                  "holdout2.yaml"])
+@pytest.mark.parametrize("name", ["tune.yaml", "tune2.yaml", "tune3.yaml", "tune4.yaml", "tune5.yaml",
+                                  "holdout.yaml", "holdout2.yaml"])
 def test_no_example_is_copied_from_the_corpus(name):
     from pathlib import Path
 

@@ -29,7 +29,7 @@ from .hygiene import HYGIENE
 
 ID_RE = re.compile(r"[a-z0-9_]+(\.[a-z0-9_]+)*")
 COMMON_KEYS = {"id", "severity", "message", "suggestion", "kind", "except", "unless_before", "negation",
-               "negation_after", "hedge", "cancel", "examples"}
+               "negation_after", "refusal", "hedge", "cancel", "examples"}
 DEFAULT_OPTIONS = {"max_reply_chars": None}  # None: the export target's own limit (lint.hygiene.export_limits)
 _CONFIG_KEYS = {"extends", "disable", "enable", "severity", "defs", "rules", "options"}
 
@@ -160,7 +160,7 @@ def parse_rule(raw: Any, where: str, *, trusted: bool = False, defs: dict[str, s
         id=rid, severity=sev, message=raw["message"], suggestion=str(raw.get("suggestion", "")),
         excepts=[compile(p, f"{where} except") for p in exc],
         unless_before=opt("unless_before"), negation=opt("negation"), negation_after=opt("negation_after"),
-        hedge=opt("hedge"), cancel=opt("cancel"),
+        refusal=opt("refusal"), hedge=opt("hedge"), cancel=opt("cancel"),
         examples_fail=[str(x) for x in ex.get("fail", []) or []],
         examples_pass=[str(x) for x in ex.get("pass", []) or []],
         source=where,

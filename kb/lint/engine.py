@@ -221,6 +221,7 @@ class Rule:
     unless_before: Pattern | None = None  # a negation in the few characters before the hit
     negation: Pattern | None = None  # a negation anywhere in the clause before the hit
     negation_after: Pattern | None = None  # a negation right after the hit (保证不了)
+    refusal: Pattern | None = None  # a refusal later in the hit's clause (现金补偿这个我没办法做主)
     hedge: Pattern | None = None  # a hedge anywhere in the clause (尽量, 以…为准)
     cancel: Pattern | None = None  # a context anywhere in the sentence (warnings, quoting the buyer)
     examples_fail: list[str] = field(default_factory=list)
@@ -246,6 +247,8 @@ class Rule:
             if self.negation is not None and text.negated_in(self.negation, cs, e):
                 continue
             if self.negation_after is not None and text.negated_at(self.negation_after, e, min(ce, e + 8)):
+                continue
+            if self.refusal is not None and text.negated_in(self.refusal, e, ce):
                 continue
             if self.hedge is not None and text.negated_in(self.hedge, cs, ce):
                 continue
