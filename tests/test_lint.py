@@ -108,6 +108,16 @@ def test_a_with_match_negated_in_its_own_clause_does_not_count():
     assert errors("我们很想让您周末前收到，可快递的时效我们控制不了，实在不敢跟您承诺哪天到") == []
 
 
+def test_a_refusal_later_in_the_clause_cancels_the_hit():
+    rule = family_rule(anchor="现金补偿|改价", refusal="(这个|的要求)[^,。]{0,6}(没办法|没法)")
+    assert flagged(rule, "现金补偿这个我可以做主")
+    assert not flagged(rule, "现金补偿这个我真的没办法做主")
+    assert not flagged(rule, "改价的要求我这边没法答应")
+    assert flagged(rule, "改价，这个我没法不答应您")  # the refusal is in another clause: it does not cancel
+    assert errors("您说的保证长头发这种效果我们做不到，洗发水主要是清洁头皮") == []
+    assert errors("补偿金额这块我没有权限答应您，已经转给主管") == []
+
+
 @pytest.mark.parametrize("text", [
     "您把中评改了，我给您点佣金",              # review.incentive: a commission is an incentive too
     "这瓶面霜用两周保证淡斑",                  # promise.outcome.effect
