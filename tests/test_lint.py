@@ -311,3 +311,21 @@ EVERYDAY = [
 @pytest.mark.parametrize("text", EVERYDAY)
 def test_everyday_replies_get_no_error(text):
     assert errors(text) == [], text
+
+
+@pytest.mark.parametrize("text", [
+    "今天保证发货",  # character for character
+    "加 我 微❤信 abc123～",  # characters squeezed out
+    "５㎏装，加我ＶＸ",  # NFKC expands ㎏ to kg
+    "親，保證明天發貨",  # Traditional -> Simplified
+])
+def test_normalized_text_maps_back_to_the_original(text):
+    from kb.lint.engine import _norm_char, normalize_for_lint
+
+    norm, offsets = normalize_for_lint(text)
+    assert len(offsets) == len(norm)
+    assert offsets == sorted(offsets) and all(0 <= i < len(text) for i in offsets)
+    rebuilt = "".join(_norm_char(ch) for ch in text)
+    assert len(rebuilt) == len(norm)  # every normalized character came from one original character
+    for k, i in enumerate(offsets):
+        assert rebuilt[k] in _norm_char(text[i])

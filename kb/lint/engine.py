@@ -18,6 +18,7 @@ import bisect
 import unicodedata
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
+from itertools import compress
 from typing import Any, ClassVar, Protocol
 
 SEVERITIES = ("error", "warning", "info")
@@ -92,13 +93,17 @@ def _remember(ch: str) -> str:
 def normalize_for_lint(text: str) -> tuple[str, list[int]]:
     """(normalized text, offset map): norm[i] came from text[offsets[i]]."""
     text = text.encode("utf-8", "replace").decode("utf-8")
-    mapped = [_CHAR_CACHE.get(ch) or _remember(ch) for ch in text]
-    norm = "".join(mapped)
-    if len(norm) == len(text) and "\0" not in norm:  # no character squeezed out or expanded
-        offsets = list(range(len(text)))
+    table = {ord(ch): (_CHAR_CACHE.get(ch) or _remember(ch)) for ch in set(text)}
+    if all(len(v) == 1 and v != "\0" for v in table.values()):  # character for character
+        norm, offsets = text.translate(table), list(range(len(text)))
+    elif all(len(v) == 1 for v in table.values()):  # some characters squeezed out ("\0"), none expanded
+        marked = text.translate(table)
+        offsets = list(compress(range(len(text)), map("\0".__ne__, marked)))
+        norm = marked.replace("\0", "")
     else:
+        mapped = [table[ord(ch)] for ch in text]
         offsets = [i for i, n in enumerate(mapped) if n != "\0" for _ in n]
-        norm = norm.replace("\0", "")
+        norm = "".join(mapped).replace("\0", "")
     if not norm.isascii():
         conv = _t2s().convert(norm)
         if len(conv) == len(norm):  # t2s is character for character for almost all text
@@ -124,7 +129,7 @@ class Text:
         self.norm = norm
         self.clause_marks = [i for i, c in enumerate(norm) if c in CLAUSE_MARKS]
         self.sentence_marks = [i for i in self.clause_marks if norm[i] in SENTENCE_MARKS]
-        self._spans: dict[int, list[tuple[int, int]]] = {}
+        self._spans: dict[object, list[tuple[int, int]]] = {}
 
     @staticmethod
     def _unit(marks: list[int], pos: int, n: int) -> tuple[int, int]:
@@ -144,7 +149,7 @@ class Text:
         """Every match of pattern in the text (computed once per text and pattern)."""
         key = id(pattern)
         if key not in self._spans:
-            self._spans[key] = [(m.start(), m.end()) for m in pattern.finditer(self.norm) if m.end() > m.start()]
+            self._spans[key] = [sp for m in pattern.finditer(self.norm) if (sp := m.span())[1] > sp[0]]
         return self._spans[key]
 
     def negations(self, pattern: Pattern) -> list[tuple[int, int]]:
@@ -179,6 +184,22 @@ class Text:
             return False
         i = bisect.bisect_left(spans, (lo, -1))
         return i < len(spans) and spans[i][1] <= hi
+
+    def overlaps_any(self, patterns: tuple[Pattern, ...], lo: int, hi: int) -> bool:
+        """Does a match of any of patterns overlap [lo, hi)? (their matches merged once per text)"""
+        key = ("any", *map(id, patterns))
+        merged = self._spans.get(key)
+        if merged is None:
+            merged = []
+            for s, e in sorted(sp for p in patterns for sp in self.spans(p)):
+                if merged and s <= merged[-1][1]:
+                    if e > merged[-1][1]:
+                        merged[-1] = (merged[-1][0], e)
+                else:
+                    merged.append((s, e))
+            self._spans[key] = merged
+        i = bisect.bisect_left(merged, (hi, -1))
+        return i > 0 and merged[i - 1][1] > lo
 
     def overlaps(self, pattern: Pattern, lo: int, hi: int) -> bool:
         """Does a match of pattern overlap [lo, hi)?"""
@@ -237,22 +258,25 @@ class Rule:
     def find(self, text: Text) -> list[tuple[int, int]]:
         """Spans (in the normalized text) this rule flags."""
         out = []
+        excepts, negation, negation_after = self.excepts, self.negation, self.negation_after
+        refusal, hedge, cancel, unless_before = self.refusal, self.hedge, self.cancel, self.unless_before
+        overlaps_any, negated_in, clause = text.overlaps_any, text.negated_in, text.clause
         for s, e in self.candidates(text):
-            if any(text.overlaps(p, s, e) for p in self.excepts):
+            if excepts and overlaps_any(excepts, s, e):
                 continue
-            cs, ce = text.clause(s)
-            if self.unless_before is not None and text.negated_before(self.unless_before, max(cs, s - NEG_WINDOW), s):
+            cs, ce = clause(s)
+            if unless_before is not None and text.negated_before(unless_before, max(cs, s - NEG_WINDOW), s):
                 continue
             # a negation scopes over what follows it in the clause, also inside the hit (今天没办法保证一定发出)
-            if self.negation is not None and text.negated_in(self.negation, cs, e):
+            if negation is not None and negated_in(negation, cs, e):
                 continue
-            if self.negation_after is not None and text.negated_at(self.negation_after, e, min(ce, e + 8)):
+            if negation_after is not None and text.negated_at(negation_after, e, min(ce, e + 8)):
                 continue
-            if self.refusal is not None and text.negated_in(self.refusal, e, ce):
+            if refusal is not None and negated_in(refusal, e, ce):
                 continue
-            if self.hedge is not None and text.negated_in(self.hedge, cs, ce):
+            if hedge is not None and negated_in(hedge, cs, ce):
                 continue
-            if self.cancel is not None and text.negated_in(self.cancel, *text.sentence(s)):
+            if cancel is not None and negated_in(cancel, *text.sentence(s)):
                 continue
             out.append((s, e))
         return out
