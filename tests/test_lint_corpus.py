@@ -46,7 +46,9 @@ def corpus(name: str) -> tuple[list[str], list[str]]:
 # and round 4 (d63cf06) 95/98 and 4/73. After round 4 it was retired: its failures were read and fixed in round 5,
 # so it is a tuning set now. holdout2.yaml, written by another author before round 5 without seeing the rules, is
 # the set-aside set from then on, measured once per round: round 5 (rules at the commit "lint round 5") 107/118 and
-# 2/120 (two of its risky texts turned out to be holdout.yaml cases already tuned on: removed before counting). Its figures are asserted as measured, not the goal: on text nobody tuned on, recall is still short of it.
+# 2/120 (two of its risky texts turned out to be holdout.yaml cases already tuned on: removed before counting);
+# round 6 (tuned on tune5.yaml) the same. Its figures are asserted as measured, not the goal: on text nobody
+# tuned on, recall is still short of it.
 SET_ASIDE = "holdout2.yaml"
 SET_ASIDE_RECALL, SET_ASIDE_FALSE = 107 / 118, 2 / 120
 GOALS = [("tune.yaml", 0.95, 0.03), ("tune2.yaml", 0.95, 0.03), ("tune3.yaml", 0.95, 0.03), ("tune4.yaml", 0.95, 0.03),
