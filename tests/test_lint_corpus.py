@@ -64,65 +64,33 @@ def test_corpus(name, recall_min, false_max):
     assert false <= false_max, f"{name}: false errors {false:.3f}; flagged: {flagged}"
 
 
-def test_tune2_is_a_new_set():
-    """tune2.yaml: >= 200 safe and >= 100 risky replies over every family, none copied from tune.yaml."""
-    risky, safe = corpus("tune2.yaml")
-    first = set(sum(corpus("tune.yaml"), []))
-    cases = load_document((CORPUS / "tune2.yaml").read_bytes())[0]["cases"]
-    families = {c["family"] for c in cases}
-    assert len(safe) >= 200 and len(risky) >= 100
-    assert len(families) == 8 and all(sum(c["family"] == f for c in cases) >= 20 for f in families)
-    assert first & set(risky + safe) == set()
+# Each tuning set after the first is a new set: written before its round's rules were read, none of its texts in an
+# earlier set. (file, earlier files, least safe, least risky, least safe per family, least risky per family, families
+# with more risky ones). The first figures on each new set are the honest estimate of the previous round's rules on
+# unseen text: tune3 0.809 / 0.055 (round 2's rules), tune4 0.853 / 0.040 (round 3's), tune5 0.858 (182/212) /
+# 0.019 (4/208) (round 5's; tune5 is round 6's recall round).
+NEW_SETS = [
+    ("tune2.yaml", ("tune.yaml",), 200, 100, 0, 0, {}),
+    ("tune3.yaml", ("tune.yaml", "tune2.yaml"), 260, 130, 25, 12, {}),
+    ("tune4.yaml", ("tune.yaml", "tune2.yaml", "tune3.yaml"), 260, 130, 25, 12, {}),
+    ("tune5.yaml", ("tune.yaml", "tune2.yaml", "tune3.yaml", "tune4.yaml", "holdout.yaml"), 200, 190, 20, 20,
+     {"review.incentive": 35, "service.rude": 35}),
+]
 
 
-def test_tune3_is_a_new_set():
-    """tune3.yaml (lint round 3): >= 260 safe and >= 130 risky replies, every family with >= 25 safe and >= 12
-    risky, none copied from tune.yaml or tune2.yaml."""
-    risky, safe = corpus("tune3.yaml")
-    before = set(sum(corpus("tune.yaml"), []) + sum(corpus("tune2.yaml"), []))
-    cases = load_document((CORPUS / "tune3.yaml").read_bytes())[0]["cases"]
-    families = {c["family"] for c in cases}
-    assert len(safe) >= 260 and len(risky) >= 130
-    assert len(families) == 8
-    for f in families:
-        assert sum(c["family"] == f and not c["risky"] for c in cases) >= 25, f
-        assert sum(c["family"] == f and c["risky"] for c in cases) >= 12, f
-    assert before & set(risky + safe) == set()
-
-
-def test_tune4_is_a_new_set():
-    """tune4.yaml (lint round 4): >= 260 safe and >= 130 risky replies, every family with >= 25 safe and >= 12
-    risky, none copied from tune.yaml, tune2.yaml or tune3.yaml. Written before the rules of round 4 were read: the
-    first figures on it (recall 0.853, false errors 0.040) are the honest estimate of round 3's rules on unseen text."""
-    risky, safe = corpus("tune4.yaml")
-    before = set(sum(corpus("tune.yaml"), []) + sum(corpus("tune2.yaml"), []) + sum(corpus("tune3.yaml"), []))
-    cases = load_document((CORPUS / "tune4.yaml").read_bytes())[0]["cases"]
-    families = {c["family"] for c in cases}
-    assert len(safe) >= 260 and len(risky) >= 130
-    assert len(families) == 8
-    for f in families:
-        assert sum(c["family"] == f and not c["risky"] for c in cases) >= 25, f
-        assert sum(c["family"] == f and c["risky"] for c in cases) >= 12, f
-    assert before & set(risky + safe) == set()
-
-
-def test_tune5_is_a_new_set():
-    """tune5.yaml (lint round 6, a recall round): >= 200 safe and >= 190 risky replies, every family with >= 20 safe
-    and >= 20 risky, review.incentive and service.rude with >= 35 risky, none copied from an earlier tuning set.
-    Written before the rules of round 6 were read: the first figures on it (recall 0.858, 182/212; false errors
-    0.019, 4/208) are the honest estimate of round 5's rules on unseen text."""
-    risky, safe = corpus("tune5.yaml")
+@pytest.mark.parametrize("name,earlier,safe_min,risky_min,fam_safe,fam_risky,more", NEW_SETS, ids=[n[0] for n in NEW_SETS])
+def test_tuning_set_is_a_new_set(name, earlier, safe_min, risky_min, fam_safe, fam_risky, more):
+    risky, safe = corpus(name)
     before = set()
-    for name in ("tune.yaml", "tune2.yaml", "tune3.yaml", "tune4.yaml", "holdout.yaml"):
-        before |= set(sum(corpus(name), []))
-    cases = load_document((CORPUS / "tune5.yaml").read_bytes())[0]["cases"]
+    for other in earlier:
+        before |= set(sum(corpus(other), []))
+    cases = load_document((CORPUS / name).read_bytes())[0]["cases"]
     families = {c["family"] for c in cases}
-    assert len(safe) >= 200 and len(risky) >= 190
-    assert len(families) == 8
+    assert len(safe) >= safe_min and len(risky) >= risky_min
+    assert len(families) == 8 and all(sum(c["family"] == f for c in cases) >= 20 for f in families)
     for f in families:
-        assert sum(c["family"] == f and not c["risky"] for c in cases) >= 20, f
-        least = 35 if f in ("review.incentive", "service.rude") else 20
-        assert sum(c["family"] == f and c["risky"] for c in cases) >= least, f
+        assert sum(c["family"] == f and not c["risky"] for c in cases) >= fam_safe, f
+        assert sum(c["family"] == f and c["risky"] for c in cases) >= more.get(f, fam_risky), f
     assert before & set(risky + safe) == set()
 
 
