@@ -389,4 +389,4 @@ def test_cohesion_is_kept_in_the_cache(bank_copy, monkeypatch, tmp_path):
     built = load_index(bank_copy)
     again = load_index(bank_copy)  # read back from the SQLite file
     pid = next(i for i in range(len(built.phrases)) if built.phrases[i]["id"] == "aftersales.quality_issue")
-    assert 0 < again.phrases[pid]["cohesion"] == built.phrases[pid]["cohesion"] < 1
+    assert 0 < again.cohesion[pid] == built.cohesion[pid] < 1

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from ..template import overlay, render
 from .normalize import Tokenizer, normalize
 
-FORMAT = 9  # bump when the data layout or the features change
+FORMAT = 10  # bump when the data layout or the features change
 FIELDS = ("questions", "title", "reply", "tags")
 
 
@@ -75,7 +75,7 @@ class Result:
 
 @dataclass
 class Index:
-    phrases: list[dict]  # id, title, shortcut, book, group, texts, cohesion
+    phrases: list[dict]  # id, title, shortcut, book, group, texts
     questions: list[list[str]]  # per phrase: its questions as normalized compact strings
     postings: dict[str, list]  # feature -> [[phrase, contribution], ...]
     idf: dict[str, float]
@@ -89,6 +89,7 @@ class Index:
     problems: list[dict] = field(default_factory=list)  # load problems of the bank it was built from
     root: str = ""
     unit: float = 1.0  # what one good word contributes in this bank (scoring.field_weights)
+    cohesion: list[float] = field(default_factory=list)  # per phrase: how alike its questions are (scoring.cohesions)
     key: str = ""
     _tokenizer: Tokenizer | None = field(default=None, repr=False, compare=False)
     _common: dict[str, dict[int, float]] = field(default_factory=dict, repr=False, compare=False)
@@ -136,8 +137,6 @@ class Index:
             docs.append(doc)
             questions.append(list(dict.fromkeys(c for _, c in analyzed)))
         postings, idf, unit = field_weights(docs)
-        for rec, c in zip(phrases, cohesions(questions), strict=True):
-            rec["cohesion"] = c
         campaigns = {k: {"title": c.title, "start": c.start.isoformat(), "end": c.end.isoformat(),
                          "aliases": list(getattr(c, "aliases", None) or []), "vars": dict(c.vars)}
                      for k, c in bank.manifest.campaigns.items()}
@@ -145,7 +144,8 @@ class Index:
                    variables=dict(bank.manifest.vars), campaigns=campaigns, freq=tk.freq, freq_total=tk.total,
                    bank_name=bank.manifest.name,
                    bank_versions={bf.book.name: bf.book.version for bf in bank.books},
-                   problems=[_problem(p) for p in problems], root=str(bank.root), unit=unit)
+                   problems=[_problem(p) for p in problems], root=str(bank.root), unit=unit,
+                   cohesion=cohesions(questions))
 
     # --- using -----------------------------------------------------------------------------
 

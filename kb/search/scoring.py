@@ -188,7 +188,7 @@ def _scored(index: Index, feats: list[str], qstr: str) -> list[Signals]:
         hit = process.extractOne(qstr, qs, scorer=fuzz.ratio) if qs and qstr else None
         best, best_q = (hit[1] / 100.0, hit[0]) if hit else (0.0, "")
         rank = (1 - FUZZY_WEIGHT) * acc[pi] / top + FUZZY_WEIGHT * best
-        out.append(Signals(pi, acc[pi], acc[pi] / index.unit, best, index.phrases[pi].get("cohesion", 0.5),
+        out.append(Signals(pi, acc[pi], acc[pi] / index.unit, best, index.cohesion[pi],
                            best_q, rank))
     out.sort(key=lambda s: (-s.rank_score, s.phrase))
     if len(out) > 1:

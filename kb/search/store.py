@@ -20,7 +20,7 @@ from .index import Index
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE phrases (pi INTEGER PRIMARY KEY, record TEXT NOT NULL, questions TEXT NOT NULL);
+CREATE TABLE phrases (pi INTEGER PRIMARY KEY, record TEXT NOT NULL, questions TEXT NOT NULL, cohesion TEXT NOT NULL);
 CREATE TABLE postings (feature TEXT PRIMARY KEY, idf REAL NOT NULL, n INTEGER NOT NULL, data BLOB NOT NULL);
 CREATE TABLE shortcuts (code TEXT PRIMARY KEY, pi INTEGER NOT NULL);
 """
@@ -57,9 +57,9 @@ def write(path: Path, index: Index, fmt: int) -> None:
         meta.update(count=len(index.phrases), format=fmt)
         con.executemany("INSERT INTO meta VALUES (?, ?)",
                         [(k, json.dumps(v, ensure_ascii=False)) for k, v in meta.items()])
-        con.executemany("INSERT INTO phrases VALUES (?, ?, ?)",
-                        ((pi, json.dumps(p, ensure_ascii=False), json.dumps(index.questions[pi], ensure_ascii=False))
-                         for pi, p in enumerate(index.phrases)))
+        con.executemany("INSERT INTO phrases VALUES (?, ?, ?, ?)",
+                        ((pi, json.dumps(p, ensure_ascii=False), json.dumps(index.questions[pi], ensure_ascii=False),
+                          json.dumps(index.cohesion[pi])) for pi, p in enumerate(index.phrases)))
         con.executemany("INSERT INTO postings VALUES (?, ?, ?, ?)",
                         ((t, index.idf[t], len(ps), _pack(ps)) for t, ps in index.postings.items()))
         con.executemany("INSERT INTO shortcuts VALUES (?, ?)", index.shortcuts.items())
@@ -180,6 +180,7 @@ def read(path: Path, fmt: int) -> Index:
     index.lookup = postings._row  # type: ignore[method-assign]  # (idf, postings) straight from the file
     index.__dict__.update(
         phrases=_Rows(con, "record", meta["count"]), questions=_Rows(con, "questions", meta["count"]),
+        cohesion=_Rows(con, "cohesion", meta["count"]),
         postings=postings, idf=_Idf(postings), shortcuts=_Shortcuts(con),
         **{k: meta[k] for k in _META if k not in ("count", "format")}, key="", _tokenizer=None, _common={})
     return index
