@@ -23,13 +23,12 @@ def export_limits() -> dict[str, Any]:
     target itself enforces): encoding, max_chars, formula_prefixes. Lint warns before export refuses."""
     from importlib import resources
 
-    from ..bank.yamlio import load_document
+    from ruamel.yaml import YAML  # package data, read safe; kb.bank.yamlio would import the models (pydantic)
 
-    data = load_document(resources.files("kb").joinpath("data", "targets", "qianniu.yaml").read_bytes())[0]
+    data = YAML(typ="safe").load(resources.files("kb").joinpath("data", "targets", "qianniu.yaml").read_bytes())
     return dict(data["profiles"][data["default"]]["limits"])
 
 
-FORMULA_PREFIXES = tuple(export_limits()["formula_prefixes"])  # a spreadsheet runs such a cell as a formula
 REPLY, TITLE, GROUP, VAR = "reply", "title", "group", "var"
 
 Hit = tuple[int, int, dict[str, Any]]  # start, end, values for the message
@@ -65,7 +64,7 @@ def hygiene(id: str, severity: str, message: str, suggestion: str, applies: Iter
          "start with text, e.g. 亲，…", (REPLY, TITLE, GROUP))
 def _formula(text: str, options: dict) -> Iterable[Hit]:
     stripped = text.lstrip()
-    if stripped[:1] in FORMULA_PREFIXES:
+    if stripped[:1] in tuple(export_limits()["formula_prefixes"]):  # a spreadsheet runs such a cell as a formula
         s = len(text) - len(stripped)
         yield s, s + 1, {"ch": stripped[0]}
 
