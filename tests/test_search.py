@@ -390,3 +390,16 @@ def test_cohesion_is_kept_in_the_cache(bank_copy, monkeypatch, tmp_path):
     again = load_index(bank_copy)  # read back from the SQLite file
     pid = next(i for i in range(len(built.phrases)) if built.phrases[i]["id"] == "aftersales.quality_issue")
     assert 0 < again.cohesion[pid] == built.cohesion[pid] < 1
+
+
+def test_a_message_that_is_one_of_a_phrases_questions_is_confident(index):
+    """Whatever the model's threshold: the team wrote this exact question under this phrase."""
+    from kb.search.normalize import clean_message
+    from kb.search.scoring import _scored, confidence_model, decide
+
+    strict = dict(confidence_model(), confident=1.01)  # no probability reaches it
+    for q in ("在吗", "亲，在吗？", "包邮吗"):
+        sigs = _scored(index, *index.tokenizer.analyze(normalize(clean_message(q))))
+        assert sigs[0].fuzzy == 1.0 and decide(sigs, strict) == "confident", q
+    sigs = _scored(index, *index.tokenizer.analyze(normalize(clean_message("这个包邮到新疆要几天能到啊"))))
+    assert decide(sigs, strict) != "confident"

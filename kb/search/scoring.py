@@ -208,15 +208,16 @@ def _as_dict(index: Index, t: str) -> dict[int, float]:
 
 def decide(sigs: list[Signals], model: dict | None = None) -> str:
     """confident / ambiguous / none from the named signals of the ranked candidates:
-    confident when the model's probability reaches its threshold and the runner-up is not a tie;
+    confident when the message is one of the first phrase's own questions (after normalization: 在吗,
+    亲在吗) or the model's probability reaches its threshold, and the runner-up is not a tie;
     otherwise ambiguous when the runner-up is close and the evidence is not thin (show the
     candidates); else none."""
     if not sigs:
         return "none"
     m = model or confidence_model()
     top = sigs[0]
-    if probability(top, m) >= m["confident"] and top.margin >= TIE:
-        return "confident"
+    if top.margin >= TIE and (top.fuzzy >= 1.0 or probability(top, m) >= m["confident"]):
+        return "confident"  # (fuzzy 1.0: the message is, after normalization, one of this phrase's questions)
     if len(sigs) > 1 and top.margin < m["margin"] and top.evidence >= m["evidence"]:
         return "ambiguous"
     return "none"
