@@ -34,36 +34,28 @@ sys.path.insert(0, str(ROOT))
 
 def samples(shared: Path) -> list[dict]:
     from kb.bank.load import load_bank
-    from kb.search.evaluate import Case, _fold, _hit, read_cases
+    from kb.search.evaluate import _hit, folds, read_cases
     from kb.search.index import Index
-    from kb.search.normalize import Tokenizer, clean_message, normalize
+    from kb.search.normalize import clean_message, normalize
     from kb.search.scoring import _scored
 
     bank, problems = load_bank(ROOT / "phrasebank")
-    texts = [normalize(x) for _, _, p in bank.phrases()
-             for x in (*p.questions, p.title, *(st.text for st in p.steps()))]
-    tk = Tokenizer(*Tokenizer.build_freq(texts))
     out: list[dict] = []
 
     def add(index: Index, cases, source: str) -> None:
-        index._tokenizer = tk
         for c in cases:
-            norm = normalize(clean_message(c.q))
-            sigs = _scored(index, *tk.analyze(norm))
+            sigs = _scored(index, *index.tokenizer.analyze(normalize(clean_message(c.q))))
             ids = [index.phrases[s.phrase]["id"] for s in sigs]
             right = [c.expect is not None and _hit(i, c.expect) for i in ids]
             out.append({"source": source, "oos": c.expect is None, "sigs": sigs, "right": right})
 
-    index = Index.build(bank, problems, tokenizer=tk)
+    index = Index.build(bank, problems)
     for name, path in (("dev", shared / "eval" / "dev.yaml"), ("real", shared / "eval" / "real_dev.tsv"),
                        ("tests", ROOT / "phrasebank" / "tests.yaml")):  # tests: reported, never fitted
         if path.is_file():
             add(index, read_cases(path), name)
-    items = [(p.id, qi, q) for _, _, p in bank.phrases() for qi, q in enumerate(p.questions)]
-    for fold in range(5):
-        held = [x for x in items if _fold(x[0], x[1], 5) == fold]
-        ix = Index.build(bank, tokenizer=tk, skip=frozenset((a, b) for a, b, _ in held))
-        add(ix, [Case(q, (pid,), 0) for pid, _, q in held], "cross")
+    for ix, held in folds(bank, 5):
+        add(ix, held, "cross")
     return out
 
 

@@ -36,44 +36,44 @@ class Sources:
 
     def __init__(self, shared: Path, bank_dir: Path) -> None:
         from kb.bank.load import load_bank
-        from kb.search.evaluate import _fold, read_cases
-        from kb.search.normalize import Tokenizer, clean_message, normalize
+        from kb.search.evaluate import read_cases
 
         self.bank, self.problems = load_bank(bank_dir)
-        texts = [normalize(x) for _, _, p in self.bank.phrases()
-                 for x in (*p.questions, p.title, *(st.text for st in p.steps()))]
-        self.tk = Tokenizer(*Tokenizer.build_freq(texts))
         self.sets = {}
         for name, path in (("dev", shared / "eval" / "dev.yaml"), ("real", shared / "eval" / "real_dev.tsv"),
                            ("tests", bank_dir / "tests.yaml")):
             if path.is_file():
                 self.sets[name] = [c for c in read_cases(path) if c.expect is not None]
-        items = [(p.id, qi, q) for _, _, p in self.bank.phrases() for qi, q in enumerate(p.questions)]
-        self.folds = [[x for x in items if _fold(x[0], x[1], 5) == f] for f in range(5)]
-        self._ana = {}
-        self._prep = lambda q: self._ana.setdefault(q, self.tk.analyze(normalize(clean_message(q))))
+        self._analyzed: dict[tuple[int, str], tuple[list[str], str]] = {}
+
+    def _features(self, index, q: str) -> tuple[list[str], str]:
+        from kb.search.normalize import clean_message, normalize
+
+        key = (id(index.freq), q)  # the folds share one dictionary; the parameters tried do not change it
+        if key not in self._analyzed:
+            self._analyzed[key] = index.tokenizer.analyze(normalize(clean_message(q)))
+        return self._analyzed[key]
 
     def run(self) -> dict[str, float]:
         """Top-1 of the first candidate on every source with the scoring module's current values."""
         from kb.search import scoring
-        from kb.search.evaluate import _hit
+        from kb.search.evaluate import _hit, folds
         from kb.search.index import Index
 
         out = {}
-        index = Index.build(self.bank, self.problems, tokenizer=self.tk)
+        index = Index.build(self.bank, self.problems)
         for name, cases in self.sets.items():
             hits = 0
             for c in cases:
-                sigs = scoring._scored(index, *self._prep(c.q))
+                sigs = scoring._scored(index, *self._features(index, c.q))
                 hits += bool(sigs) and _hit(index.phrases[sigs[0].phrase]["id"], c.expect)
             out[name] = hits / len(cases)
         hits = n = 0
-        for held in self.folds:
-            ix = Index.build(self.bank, tokenizer=self.tk, skip=frozenset((a, b) for a, b, _ in held))
-            for pid, _, q in held:
-                sigs = scoring._scored(ix, *self._prep(q))
+        for ix, held in folds(self.bank, 5):
+            for c in held:
+                sigs = scoring._scored(ix, *self._features(ix, c.q))
                 n += 1
-                hits += bool(sigs) and ix.phrases[sigs[0].phrase]["id"] == pid
+                hits += bool(sigs) and ix.phrases[sigs[0].phrase]["id"] == c.expect[0]
         out["cross"] = hits / n
         return out
 

@@ -201,15 +201,6 @@ class Text:
         i = bisect.bisect_left(merged, (hi, -1))
         return i > 0 and merged[i - 1][1] > lo
 
-    def overlaps(self, pattern: Pattern, lo: int, hi: int) -> bool:
-        """Does a match of pattern overlap [lo, hi)?"""
-        spans = self.spans(pattern)
-        if not spans:
-            return False
-        i = bisect.bisect_left(spans, (hi, -1))
-        # matches of one pattern do not overlap each other, so their ends are sorted too
-        return i > 0 and spans[i - 1][1] > lo
-
 
 # --- rules ---------------------------------------------------------------------------------------
 

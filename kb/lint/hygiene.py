@@ -20,13 +20,14 @@ from .engine import Finding, RuleSet
 @lru_cache(maxsize=1)
 def export_limits() -> dict[str, Any]:
     """The limits of the default export target (kb/data/targets/qianniu.yaml, the data the Qianniu
-    target itself enforces): encoding, max_chars, formula_prefixes. Lint warns before export refuses."""
-    from importlib import resources
+    target itself enforces): encoding, max_chars, formula_prefixes (a tuple). Lint warns before export
+    refuses. Read by the targets' own profile loader, which imports no models (kb check stays light)."""
+    from ..targets.base import load_profile_file
 
-    from ruamel.yaml import YAML  # package data, read safe; kb.bank.yamlio would import the models (pydantic)
-
-    data = YAML(typ="safe").load(resources.files("kb").joinpath("data", "targets", "qianniu.yaml").read_bytes())
-    return dict(data["profiles"][data["default"]]["limits"])
+    data = load_profile_file("qianniu")
+    limits = dict(data["profiles"][data["default"]]["limits"])
+    limits["formula_prefixes"] = tuple(limits["formula_prefixes"])
+    return limits
 
 
 REPLY, TITLE, GROUP, VAR = "reply", "title", "group", "var"
@@ -64,7 +65,7 @@ def hygiene(id: str, severity: str, message: str, suggestion: str, applies: Iter
          "start with text, e.g. 亲，…", (REPLY, TITLE, GROUP))
 def _formula(text: str, options: dict) -> Iterable[Hit]:
     stripped = text.lstrip()
-    if stripped[:1] in tuple(export_limits()["formula_prefixes"]):  # a spreadsheet runs such a cell as a formula
+    if stripped[:1] in export_limits()["formula_prefixes"]:  # a spreadsheet runs such a cell as a formula
         s = len(text) - len(stripped)
         yield s, s + 1, {"ch": stripped[0]}
 

@@ -173,9 +173,10 @@ def _fold(phrase_id: str, qi: int, k: int) -> int:
     return int.from_bytes(hashlib.sha256(f"{phrase_id}\0{qi}".encode()).digest()[:4], "big") % k
 
 
-def cross_validate(bank, k: int = 5, progress=None) -> Report:
-    """k-fold over the bank's own questions: each question is searched in an index built
-    without its fold. Per-phrase figures show which phrases need more questions."""
+def folds(bank, k: int = 5):
+    """Cross-validation over the bank's own questions, shared by ``kb eval --cross`` and the scripts
+    that choose kb's parameters: yields (index built without the fold, [Case of each held-out
+    question]) for each of k folds; one tokenizer over the whole bank serves every fold."""
     from .normalize import Tokenizer, normalize
 
     items = [(p.id, qi, q) for _, _, p in bank.phrases() for qi, q in enumerate(p.questions)]
@@ -184,14 +185,19 @@ def cross_validate(bank, k: int = 5, progress=None) -> Report:
     texts = [normalize(x) for _, _, p in bank.phrases()
              for x in (*p.questions, p.title, *(st.text for st in p.steps()))]
     tk = Tokenizer(*Tokenizer.build_freq(texts))
-    results = []
     for fold in range(k):
         held = [(pid, qi, q) for pid, qi, q in items if _fold(pid, qi, k) == fold]
-        if not held:
-            continue
-        index = Index.build(bank, tokenizer=tk, skip=frozenset((pid, qi) for pid, qi, _ in held))
-        for n, (pid, _qi, q) in enumerate(held):
-            results.append((Case(q, (pid,), n), index.search(q, k=3)))
+        if held:
+            index = Index.build(bank, tokenizer=tk, skip=frozenset((pid, qi) for pid, qi, _ in held))
+            yield index, [Case(q, (pid,), n) for n, (pid, _qi, q) in enumerate(held)]
+
+
+def cross_validate(bank, k: int = 5, progress=None) -> Report:
+    """k-fold over the bank's own questions: each question is searched in an index built
+    without its fold. Per-phrase figures show which phrases need more questions."""
+    results = []
+    for fold, (index, cases) in enumerate(folds(bank, k)):
+        results.extend((c, index.search(c.q, k=3)) for c in cases)
         if progress:
             progress(fold + 1, k)
     return score(results)

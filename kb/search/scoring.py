@@ -84,12 +84,13 @@ def field_weights(docs: list[dict[str, list[list[str]]]]) -> tuple[dict[str, lis
         for t in tf:
             df[t] = df.get(t, 0) + 1
         tfs.append(tf)
-    idf = {t: idf_of(c, n) * share(t) for t, c in df.items()}
+    idf = {t: w for t, c in df.items() if (w := idf_of(c, n) * share(t)) > 0}  # a share of 0: no feature
     postings: dict[str, list] = {}
     k1 = K1
     for pi, tf in enumerate(tfs):
         for t, x in tf.items():
-            postings.setdefault(t, []).append([pi, round(idf[t] * x * (k1 + 1) / (k1 + x), 5)])
+            if t in idf:
+                postings.setdefault(t, []).append([pi, round(idf[t] * x * (k1 + 1) / (k1 + x), 5)])
     words = sorted(c for t, ps in postings.items() if t[0] != "#" for _, c in ps)
     unit = words[int(len(words) * 0.75)] if words else 1.0
     return postings, idf, unit
@@ -181,7 +182,7 @@ def _scored(index: Index, feats: list[str], qstr: str) -> list[Signals]:
                 if c is not None:
                     acc[pi] += c
     cands = heapq.nlargest(CANDIDATES, acc, key=acc.__getitem__)
-    top = acc[cands[0]] or 1.0  # features of weight 0 only (a share set to 0): no division by 0
+    top = acc[cands[0]]
     out = []
     for pi in cands:
         qs = index.questions[pi]
