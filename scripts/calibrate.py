@@ -5,6 +5,8 @@ The procedure (README, "How search works"):
     real_dev.tsv (phrasebank/tests.yaml stays out: it is the bank's held-out check). For every message take the named signals of the
     first candidate (kb.search.scoring.Signals.vector) and label it 1 when the message is
     in scope and the first candidate is right, else 0 (out of scope, or a wrong first answer).
+    The signals of each clause are kept too: every figure below is of the reading search
+    answers with under the model being tried (kb.search.scoring.best_reading).
  2. Fit a logistic regression on standardized signals, each source weighing the same in total.
  3. The confident threshold is the one with the highest mean in-scope top-1 over the sources
     whose mean out-of-scope rejection stays at or above OOS_TARGET (0.75: the goal is 0.70,
@@ -36,18 +38,18 @@ def samples(shared: Path) -> list[dict]:
     from kb.bank.load import load_bank
     from kb.search.evaluate import _hit, folds, read_cases
     from kb.search.index import Index
-    from kb.search.normalize import clean_message, normalize
-    from kb.search.scoring import _scored
+    from kb.search.scoring import read_message
 
     bank, problems = load_bank(ROOT / "phrasebank")
     out: list[dict] = []
 
     def add(index: Index, cases, source: str) -> None:
         for c in cases:
-            sigs = _scored(index, *index.tokenizer.analyze(normalize(clean_message(c.q))))
-            ids = [index.phrases[s.phrase]["id"] for s in sigs]
-            right = [c.expect is not None and _hit(i, c.expect) for i in ids]
-            out.append({"source": source, "oos": c.expect is None, "sigs": sigs, "right": right})
+            _, readings = read_message(index, c.q)  # the whole message, then each of its clauses
+            rights = [[c.expect is not None and _hit(index.phrases[s.phrase]["id"], c.expect) for s in sigs]
+                      for sigs in readings]
+            out.append({"source": source, "oos": c.expect is None, "readings": readings, "rights": rights,
+                        "sigs": readings[0], "right": rights[0]})
 
     index = Index.build(bank, problems)
     for name, path in (("dev", shared / "eval" / "dev.yaml"), ("real", shared / "eval" / "real_dev.tsv"),
@@ -89,6 +91,14 @@ def fit(data: list[dict], iters: int = 3000, lr: float = 0.5, l2: float = 1e-3) 
     return raw_w, raw_b
 
 
+def chosen(s: dict, model: dict) -> tuple[list, list[bool]]:
+    """(signals, right) of the reading search answers with under this model (whole message or a clause)."""
+    from kb.search.scoring import best_reading
+
+    i = best_reading(s["readings"], model)
+    return s["readings"][i], s["rights"][i]
+
+
 def figures(data: list[dict], model: dict) -> dict[str, dict[str, float]]:
     from kb.search.scoring import decide
 
@@ -98,9 +108,11 @@ def figures(data: list[dict], model: dict) -> dict[str, dict[str, float]]:
         ins = [s for s in rows if not s["oos"]]
         oos = [s for s in rows if s["oos"]]
         res = {}
-        dec = {id(s): decide(s["sigs"], model) for s in rows}
+        pick = {id(s): chosen(s, model) for s in rows}
+        dec = {id(s): decide(pick[id(s)][0], model) for s in rows}
         if ins:
-            res["top1"] = sum(dec[id(s)] == "confident" and s["right"][0] for s in ins) / len(ins)
+            res["top1"] = sum(dec[id(s)] == "confident" and bool(pick[id(s)][1]) and pick[id(s)][1][0]
+                              for s in ins) / len(ins)
             res["false_rej"] = sum(dec[id(s)] == "none" for s in ins) / len(ins)
             res["ambiguous"] = sum(dec[id(s)] == "ambiguous" for s in ins) / len(ins)
         if oos:
@@ -137,11 +149,12 @@ def choose(data: list[dict]) -> dict:
 
         gain = {}
         for s in data:
-            if decide(s["sigs"], m) != "ambiguous":
+            sigs, right = chosen(s, m)
+            if decide(sigs, m) != "ambiguous":
                 continue
             src = s["source"]
-            close = sum(1 for x in s["sigs"] if 1 - x.rank_score / max(s["sigs"][0].rank_score, 1e-9) < m["margin"])
-            good = not s["oos"] and any(s["right"][:max(2, min(4, close))])
+            close = sum(1 for x in sigs if 1 - x.rank_score / max(sigs[0].rank_score, 1e-9) < m["margin"])
+            good = not s["oos"] and any(right[:max(2, min(4, close))])
             gain[src] = gain.get(src, 0.0) + (1 if good else -1) / sum(1 for x in data if x["source"] == src)
         return sum(gain.values())
 

@@ -336,6 +336,35 @@ def test_jsonl_escapes_unicode_line_separators(runner):
     assert json.loads(lines[0])["query"] == "包邮吗\u2028在吗"
 
 
+def test_a_three_character_question_is_a_clause_of_its_own(index):
+    r = index.search("包邮吗？什么时候发货")
+    assert r.top.id == "shipping.when_ship"
+    assert [(m.id, m.clause) for m in r.also] == [("promo.free_shipping", "包邮吗")]
+
+
+@pytest.mark.parametrize("chatter", ["好的谢谢", "嗯嗯 好的", "哈哈哈哈"])
+def test_chatter_bubble_before_a_question_answers_like_the_question(index, chatter):
+    alone = index.search("那什么时候发货呢")
+    joined = index.search(f"{chatter}，那什么时候发货呢")
+    assert alone.outcome == joined.outcome == "confident"
+    assert joined.top.id == alone.top.id == "shipping.when_ship"
+
+
+def test_a_clause_never_picks_a_phrase_the_whole_message_does_not_rank_high():
+    from kb.search.scoring import CLAUSE_TOP, Signals, best_reading
+
+    def sig(pi, evidence, fuzzy):
+        return Signals(pi, evidence, evidence, fuzzy, 0.5, "", 1.0, margin=0.9)
+
+    model = {"weights": [1.0, 1.0, 1.0, 0.0], "bias": -2.0, "confident": 0.5, "margin": 0.03, "evidence": 1.0}
+    whole = [sig(i, 1.0, 0.1) for i in range(CLAUSE_TOP + 1)]  # not confident on its own
+    outside = [sig(CLAUSE_TOP, 9.0, 1.0)]  # a confident clause for the phrase ranked just below CLAUSE_TOP
+    inside = [sig(0, 9.0, 1.0)]
+    assert best_reading([whole, outside], model) == 0
+    assert best_reading([whole, outside, inside], model) == 2
+    assert best_reading([whole, [sig(0, 0.5, 1.0)]], model) == 0  # thin evidence: chatter, not a question
+
+
 def test_a_greeting_in_front_is_not_a_second_question(index):
     r = index.search("你好在吗 拍的耳机左边没声音是坏了吗")
     assert r.top.id == "aftersales.quality_issue" and r.also == []
