@@ -1,7 +1,7 @@
 """How well the rules generalize: error recall on risky replies and false errors on safe near-misses.
 
 tests/data/lint_corpus/tune.yaml is what the rules were tuned on; tune2.yaml (lint round 2), tune3.yaml (round 3),
-tune4.yaml (round 4), tune5.yaml (round 6) and tune6.yaml (round 7) are further tuning sets of everyday safe near-misses and risky replies,
+tune4.yaml (round 4), tune5.yaml (round 6), tune6.yaml (round 7) and tune7.yaml (round 8) are further tuning sets of everyday safe near-misses and risky replies,
 each written before reading the rule pack; holdout.yaml (a fifth of the first corpus, written first and set aside)
 was measured once per tuning round until round 4, then retired into tuning; holdout2.yaml (another author, before
 round 5) is the set-aside set since, measured once per round: its thresholds are the figures reached then, not
@@ -53,7 +53,8 @@ def corpus(name: str) -> tuple[list[str], list[str]]:
 # Their figures are asserted as measured, not the goal: on text nobody tuned on, recall is still short of it.
 SET_ASIDE = {"holdout2.yaml": (109 / 118, 2 / 120), "holdout3.yaml": (106 / 119, 2 / 120)}
 GOALS = [("tune.yaml", 0.95, 0.03), ("tune2.yaml", 0.95, 0.03), ("tune3.yaml", 0.95, 0.03), ("tune4.yaml", 0.95, 0.03),
-         ("tune5.yaml", 0.95, 0.03), ("tune6.yaml", 0.95, 0.03), ("holdout.yaml", 0.95, 0.03),
+         ("tune5.yaml", 0.95, 0.03), ("tune6.yaml", 0.95, 0.03), ("tune7.yaml", 0.95, 0.03),
+         ("holdout.yaml", 0.95, 0.03),
          *((name, r - 1e-9, f + 1e-9) for name, (r, f) in SET_ASIDE.items())]
 
 
@@ -71,7 +72,8 @@ def test_corpus(name, recall_min, false_max):
 # with more risky ones). The first figures on each new set are the honest estimate of the previous round's rules on
 # unseen text: tune3 0.809 / 0.055 (round 2's rules), tune4 0.853 / 0.040 (round 3's), tune5 0.858 (182/212) /
 # 0.019 (4/208) (round 5's; tune5 is round 6's recall round), tune6 0.858 (182/212) / 0.029 (6/208) (round 6's;
-# tune6 is round 7's recall round).
+# tune6 is round 7's recall round), tune7 0.877 (193/220) / 0.016 (2/128) (round 7's; tune7 is round 8's recall
+# round on promises and price).
 NEW_SETS = [
     ("tune2.yaml", ("tune.yaml",), 200, 100, 0, 0, {}),
     ("tune3.yaml", ("tune.yaml", "tune2.yaml"), 260, 130, 25, 12, {}),
@@ -80,6 +82,9 @@ NEW_SETS = [
      {"review.incentive": 35, "service.rude": 35}),
     ("tune6.yaml", ("tune.yaml", "tune2.yaml", "tune3.yaml", "tune4.yaml", "tune5.yaml", "holdout.yaml"), 200, 190, 20,
      20, {"review.incentive": 35, "service.rude": 35}),
+    ("tune7.yaml", ("tune.yaml", "tune2.yaml", "tune3.yaml", "tune4.yaml", "tune5.yaml", "tune6.yaml", "holdout.yaml"),
+     120, 200, 15, 20, {"promise.ship_date": 35, "promise.outcome": 35, "promise.compensation": 35,
+                        "price.unauthorized": 35}),
 ]
 
 

@@ -91,7 +91,7 @@ def test_each_family_has_own_examples():
 
 
 @pytest.mark.parametrize("name", ["tune.yaml", "tune2.yaml", "tune3.yaml", "tune4.yaml", "tune5.yaml",
-                                  "tune6.yaml", "holdout.yaml", "holdout2.yaml"])
+                                  "tune6.yaml", "tune7.yaml", "holdout.yaml", "holdout2.yaml"])
 def test_no_example_is_copied_from_the_corpus(name):
     from pathlib import Path
 
