@@ -365,6 +365,14 @@ def test_a_clause_never_picks_a_phrase_the_whole_message_does_not_rank_high():
     assert best_reading([whole, [sig(0, 0.5, 1.0)]], model) == 0  # thin evidence: chatter, not a question
 
 
+@pytest.mark.parametrize("thanks", ["谢谢", "谢谢客服", "謝謝親"])
+def test_a_message_of_filler_words_only_is_what_it_says(index, thanks):
+    # filler (谢谢, 客服, 亲) is dropped around a question, but a message made only of it is the question
+    assert index.tokenizer.features(normalize(thanks))
+    r = index.search(thanks)
+    assert r.outcome == "confident" and r.top.id == "presales.closing"
+
+
 def test_a_greeting_in_front_is_not_a_second_question(index):
     r = index.search("你好在吗 拍的耳机左边没声音是坏了吗")
     assert r.top.id == "aftersales.quality_issue" and r.also == []

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from ..template import overlay, render
 from .normalize import Tokenizer, normalize
 
-FORMAT = 10  # bump when the data layout or the features change
+FORMAT = 11  # bump when the data layout or the features change
 FIELDS = ("questions", "title", "reply", "tags")
 
 

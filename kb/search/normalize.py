@@ -161,13 +161,11 @@ class Tokenizer:
         return out
 
     def tokens(self, normalized: str) -> list[str]:
-        """Meaningful tokens, synonyms mapped to their canonical word, filler dropped, in order."""
-        out = []
-        for t in self.raw_tokens(normalized):
-            if t in self._filler:
-                continue
-            out.append(self._syn.get(t, t))
-        return out
+        """Meaningful tokens, synonyms mapped to their canonical word, filler dropped, in order. A
+        text made of filler only (谢谢, 谢谢客服, 亲亲) keeps it: then the filler is what it says."""
+        raw = self.raw_tokens(normalized)
+        kept = [t for t in raw if t not in self._filler] or raw
+        return [self._syn.get(t, t) for t in kept]
 
     def compact(self, normalized: str) -> str:
         """The meaningful tokens joined: the form fuzzy matching compares."""
