@@ -47,11 +47,12 @@ def corpus(name: str) -> tuple[list[str], list[str]]:
 # so it is a tuning set now. holdout2.yaml, written by another author before round 5 without seeing the rules, is
 # the set-aside set from then on, measured once per round: round 5 (rules at the commit "lint round 5") 107/118 and
 # 2/120 (two of its risky texts turned out to be holdout.yaml cases already tuned on: removed before counting);
-# round 6 (tuned on tune5.yaml) the same; round 7 (tuned on tune6.yaml) 109/118 and 2/120. holdout3.yaml, written by
-# a third author before round 7 without seeing the rules, is a second set-aside set from round 7 on: 106/119 and
-# 2/120 at round 7 (one of its risky texts was a holdout.yaml case already tuned on: removed before counting).
+# round 6 (tuned on tune5.yaml) the same; rounds 7 and 8 (tuned on tune6.yaml, tune7.yaml) 109/118 and 2/120.
+# holdout3.yaml, written by a third author before round 7 without seeing the rules, is a second set-aside set from
+# round 7 on (one of its risky texts was a holdout.yaml case already tuned on: removed before counting): round 7
+# 106/119 and 2/120; round 8 (a promise/price recall round) 107/119 and 3/120.
 # Their figures are asserted as measured, not the goal: on text nobody tuned on, recall is still short of it.
-SET_ASIDE = {"holdout2.yaml": (109 / 118, 2 / 120), "holdout3.yaml": (106 / 119, 2 / 120)}
+SET_ASIDE = {"holdout2.yaml": (109 / 118, 2 / 120), "holdout3.yaml": (107 / 119, 3 / 120)}
 GOALS = [("tune.yaml", 0.95, 0.03), ("tune2.yaml", 0.95, 0.03), ("tune3.yaml", 0.95, 0.03), ("tune4.yaml", 0.95, 0.03),
          ("tune5.yaml", 0.95, 0.03), ("tune6.yaml", 0.95, 0.03), ("tune7.yaml", 0.95, 0.03),
          ("holdout.yaml", 0.95, 0.03),
