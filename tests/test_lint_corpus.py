@@ -51,8 +51,12 @@ def corpus(name: str) -> tuple[list[str], list[str]]:
 # holdout3.yaml, written by a third author before round 7 without seeing the rules, is a second set-aside set from
 # round 7 on (one of its risky texts was a holdout.yaml case already tuned on: removed before counting): round 7
 # 106/119 and 2/120; round 8 (a promise/price recall round) 107/119 and 3/120.
-# Their figures are asserted as measured, not the goal: on text nobody tuned on, recall is still short of it.
-SET_ASIDE = {"holdout2.yaml": (109 / 118, 2 / 120), "holdout3.yaml": (107 / 119, 3 / 120)}
+# Round 9 added the learned second opinion (rule risk.model, kb/lint/learned.py; its threshold chosen by leave-one-
+# file-out over the tuning files, never on these): reading each reply in chunks, holdout2 116/118 and 2/120, holdout3
+# 116/119 and 3/120; then reading each sentence of a chunk too (a risk buried in warm text, which a test of
+# tests/test_lint_learned.py showed diluted; chosen on that test and leave-one-file-out), measured a second time:
+# holdout2 117/118 and 2/120, holdout3 117/119 and 3/120. Asserted as measured.
+SET_ASIDE = {"holdout2.yaml": (117 / 118, 2 / 120), "holdout3.yaml": (117 / 119, 3 / 120)}
 GOALS = [("tune.yaml", 0.95, 0.03), ("tune2.yaml", 0.95, 0.03), ("tune3.yaml", 0.95, 0.03), ("tune4.yaml", 0.95, 0.03),
          ("tune5.yaml", 0.95, 0.03), ("tune6.yaml", 0.95, 0.03), ("tune7.yaml", 0.95, 0.03),
          ("holdout.yaml", 0.95, 0.03),

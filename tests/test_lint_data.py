@@ -76,7 +76,8 @@ def test_examples_are_distinct_and_not_contradictory(rule):
     assert len(set(fail)) == len(fail) and len(set(passed)) == len(passed)
     assert not set(fail) & set(passed)
     assert rule["id"] not in HYGIENE and set(rule) <= COMMON_KEYS | {"anchor", "with", "scope", "pattern", "terms",
-                                                                    "near", "window"}
+                                                                    "near", "window", "model",
+                                                                    "threshold"}
 
 
 def test_each_family_has_own_examples():

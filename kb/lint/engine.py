@@ -291,12 +291,27 @@ def lint_content(text: str, ruleset: RuleSet) -> list[Finding]:
     """Findings of the pack's rules (no hygiene) in one text."""
     norm, offsets = normalize_for_lint(text)
     unit = Text(norm)
-    out = []
+    out, learned = [], []
     for rule in ruleset.rules:
         for s, e in rule.find(unit):
             os_, oe = offsets[s], offsets[e - 1] + 1
-            out.append(Finding(rule=rule.id, severity=rule.severity, start=os_, end=oe, message=rule.message,
-                               suggestion=rule.suggestion, excerpt=text[os_:oe]))
+            f = Finding(rule=rule.id, severity=rule.severity, start=os_, end=oe, message=rule.message,
+                        suggestion=rule.suggestion, excerpt=text[os_:oe])
+            (learned if rule.kind == "model" else out).append(f)
+    # a learned model is a second opinion: it reports only what no rule reported there (a rule's own finding,
+    # and its suppression or severity, stand for the sentence)
+    if learned:
+        merged: list[list[int]] = []  # the rules' findings as disjoint [start, end) spans, in order
+        for g in sorted(out, key=lambda g: g.start):
+            if merged and g.start <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], g.end)
+            else:
+                merged.append([g.start, g.end])
+        starts = [m[0] for m in merged]
+        for f in learned:
+            i = bisect.bisect_left(starts, f.end)  # spans starting before f ends; the last of them reaches furthest
+            if i == 0 or merged[i - 1][1] <= f.start:
+                out.append(f)
     out.sort(key=lambda f: (f.start, f.rule))
     return out
 

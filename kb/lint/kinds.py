@@ -7,6 +7,7 @@
   and a ship verb) in the same clause, sentence or window: "certainty + future/outcome + actor". A ``with``
   match negated in its own clause (…，实在不敢跟您承诺) does not count.
 * ``proximity``: the older spelling of ``family`` with a character window (anchor, near, window).
+* ``model``: a learned model of kb's pack (kb/lint/learned.py) over the reply's character n-grams.
 """
 
 from __future__ import annotations
@@ -134,3 +135,49 @@ class ProximityRule(FamilyRule):
             raise KbError(f"{where}: window must be a number of characters from 1 to 200")
         return cls(anchor=compile(raw.get("anchor"), where), with_=[compile(p, where) for p in near],
                    scope=window, **common)
+
+
+@register("model")
+@dataclass
+class ModelRule(Rule):
+    """A learned model of kb's pack (kb/lint/learned.py): a reply chunk it scores at or above the
+    threshold is flagged, at its most probable sentence."""
+
+    model_name: str = ""
+    threshold: float | None = None  # None: the model file's own, chosen by scripts/train_risk_model.py
+    keys = frozenset({"model", "threshold"})
+
+    @classmethod
+    def build(cls, raw: dict, where: str, compile: Compile, literal: Any, **common: Any) -> ModelRule:
+        import re
+        from importlib import resources
+
+        name = raw.get("model")
+        if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9_]+\.json", name) or \
+                not resources.files("kb").joinpath("data", "rules", name).is_file():
+            raise KbError(f"{where}: model must name a model file of kb's rule pack (risk_model.json)")
+        t = raw.get("threshold")
+        if t is not None and (isinstance(t, bool) or not isinstance(t, (int, float)) or not 0 < t < 1):
+            raise KbError(f"{where}: threshold must be a number between 0 and 1")
+        return cls(model_name=name, threshold=None if t is None else float(t), **common)
+
+    def candidates(self, text: Text) -> list[tuple[int, int]]:
+        from .learned import load, probability, units
+
+        model = load(self.model_name)
+        t = model["threshold"] if self.threshold is None else self.threshold
+        out: list[tuple[int, int]] = []
+        for s, e in units(text.norm, text.sentence_marks):
+            if probability(model, text.norm[s:e]) < t:
+                continue
+            sents = _sentences(text, s, e)  # reported at its most probable sentence
+            best = sents[0] if len(sents) == 1 else max(sents, key=lambda sp: probability(model, text.norm[sp[0]:sp[1]]))
+            if best not in out:
+                out.append(best)
+        return sorted(out)
+
+
+def _sentences(text: Text, s: int, e: int) -> list[tuple[int, int]]:
+    """[start, end) of each sentence within [s, e)."""
+    bounds = [s, *(m + 1 for m in text.sentence_marks if s <= m < e - 1), e]
+    return [(a, b) for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
