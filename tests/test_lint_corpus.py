@@ -55,8 +55,10 @@ def corpus(name: str) -> tuple[list[str], list[str]]:
 # file-out over the tuning files, never on these): reading each reply in chunks, holdout2 116/118 and 2/120, holdout3
 # 116/119 and 3/120; then reading each sentence of a chunk too (a risk buried in warm text, which a test of
 # tests/test_lint_learned.py showed diluted; chosen on that test and leave-one-file-out), measured a second time:
-# holdout2 117/118 and 2/120, holdout3 117/119 and 3/120. Asserted as measured.
-SET_ASIDE = {"holdout2.yaml": (117 / 118, 2 / 120), "holdout3.yaml": (117 / 119, 3 / 120)}
+# holdout2 117/118 and 2/120, holdout3 117/119 and 3/120; then judging only units of 8 or more distinct Chinese
+# characters (an export test's odd mixed-language line was flagged; checked on leave-one-file-out), measured a third
+# time: holdout2 116/118 and 2/120, holdout3 117/119 and 3/120. Asserted as measured.
+SET_ASIDE = {"holdout2.yaml": (116 / 118, 2 / 120), "holdout3.yaml": (117 / 119, 3 / 120)}
 GOALS = [("tune.yaml", 0.95, 0.03), ("tune2.yaml", 0.95, 0.03), ("tune3.yaml", 0.95, 0.03), ("tune4.yaml", 0.95, 0.03),
          ("tune5.yaml", 0.95, 0.03), ("tune6.yaml", 0.95, 0.03), ("tune7.yaml", 0.95, 0.03),
          ("holdout.yaml", 0.95, 0.03),

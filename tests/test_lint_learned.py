@@ -52,6 +52,7 @@ def test_the_model_reports_only_what_no_rule_reported():
 def test_short_and_repetitive_text_is_left_to_the_rules():
     assert chunks("给您发顺丰", []) == []  # fewer than MIN_DISTINCT characters
     assert chunks("亲" * 5000, []) == []
+    assert chunks("第一行,含逗号,andquotes,forsure100%", []) == []  # fewer than MIN_DISTINCT Chinese characters
     assert len(set("这个颜色偏暖建议您看")) >= MIN_DISTINCT and chunks("这个颜色偏暖建议您看", []) == [(0, 10)]
 
 

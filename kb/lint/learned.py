@@ -3,8 +3,8 @@ trained on the lint corpus (scripts/train_risk_model.py) and kept as data (kb/da
 
 The rules name families by their words; a new author always finds a wording no rule names yet
 (each fresh corpus set scored 0.81-0.88 recall on the rules of its day). The model reads the
-whole reply instead: on a corpus file left out of its training it flags 0.71 of the risky replies
-and 0.002 of the safe near-misses (threshold 0.80 chosen by that figure, see the script), and what it
+whole reply instead: on a corpus file left out of its training it flags 0.63 of the risky replies
+and 0.008 of the safe ones (threshold 0.80 chosen by that figure, see the script), and what it
 flags and the rules miss is the wording no list holds. It never replaces a rule: it is one rule
 (`kind: model`) of the pack, with examples, that a team can disable or lower like any other.
 
@@ -25,8 +25,9 @@ from importlib import resources
 N = (1, 2, 3)
 CHUNK = 200  # characters of whole sentences scored together (a long reply is read in such chunks)
 MAX_CHARS = 20_000  # the model reads this much of a reply (a Qianniu quick reply holds 500)
-MIN_DISTINCT = 8  # a chunk of fewer distinct characters is not judged: short replies (给您发顺丰) and
-# repetitions (亲亲亲…) give the model too few n-grams to read; the rules still read them
+MIN_DISTINCT = 8  # a unit of fewer distinct Chinese characters is not judged: short replies (给您发顺丰),
+# repetitions (亲亲亲…) and mostly non-Chinese text give the model too few of the n-grams it learned; the rules
+# still read them
 
 
 def ngrams(norm: str) -> set[str]:
@@ -67,7 +68,11 @@ def chunks(norm: str, sentence_marks: list[int]) -> list[tuple[int, int]]:
         prev = end
     if prev > start:
         out.append((start, prev))
-    return [(s, e) for s, e in out if len(set(norm[s:e])) >= MIN_DISTINCT]
+    return [(s, e) for s, e in out if _enough(norm[s:e])]
+
+
+def _enough(unit: str) -> bool:
+    return sum(1 for c in set(unit) if "\u4e00" <= c <= "\u9fff") >= MIN_DISTINCT
 
 
 def units(norm: str, sentence_marks: list[int]) -> list[tuple[int, int]]:
@@ -78,7 +83,7 @@ def units(norm: str, sentence_marks: list[int]) -> list[tuple[int, int]]:
         out.append((s, e))
         inner = [s, *(m + 1 for m in sentence_marks if s <= m < e - 1), e]
         if len(inner) > 2:
-            out.extend((a, b) for a, b in zip(inner, inner[1:], strict=False) if len(set(norm[a:b])) >= MIN_DISTINCT)
+            out.extend((a, b) for a, b in zip(inner, inner[1:], strict=False) if _enough(norm[a:b]))
     return out
 
 
