@@ -164,10 +164,13 @@ class ModelRule(Rule):
     def candidates(self, text: Text) -> list[tuple[int, int]]:
         from .learned import load, probability, units
 
+        spans = units(text.norm, text.sentence_marks)
+        if not spans:
+            return []
         model = load(self.model_name)
         t = model["threshold"] if self.threshold is None else self.threshold
         out: list[tuple[int, int]] = []
-        for s, e in units(text.norm, text.sentence_marks):
+        for s, e in spans:
             if probability(model, text.norm[s:e]) < t:
                 continue
             sents = _sentences(text, s, e)  # reported at its most probable sentence
@@ -179,5 +182,7 @@ class ModelRule(Rule):
 
 def _sentences(text: Text, s: int, e: int) -> list[tuple[int, int]]:
     """[start, end) of each sentence within [s, e)."""
-    bounds = [s, *(m + 1 for m in text.sentence_marks if s <= m < e - 1), e]
+    from .learned import marks_within
+
+    bounds = [s, *(m + 1 for m in marks_within(text.sentence_marks, s, e - 1)), e]
     return [(a, b) for a, b in zip(bounds, bounds[1:], strict=False) if b > a]

@@ -17,6 +17,7 @@ model (a quick reply is a few hundred; the rules read everything).
 
 from __future__ import annotations
 
+import bisect
 import json
 import math
 from functools import lru_cache
@@ -56,7 +57,7 @@ def chunks(norm: str, sentence_marks: list[int]) -> list[tuple[int, int]]:
     """[start, end) spans of whole sentences, each CHUNK characters or fewer where a sentence allows,
     covering the first MAX_CHARS characters of norm."""
     limit = min(len(norm), MAX_CHARS)
-    ends = [m + 1 for m in sentence_marks if m < limit] + [limit]
+    ends = [m + 1 for m in marks_within(sentence_marks, 0, limit)] + [limit]
     out: list[tuple[int, int]] = []
     start = prev = 0
     for end in ends:
@@ -71,6 +72,11 @@ def chunks(norm: str, sentence_marks: list[int]) -> list[tuple[int, int]]:
     return [(s, e) for s, e in out if _enough(norm[s:e])]
 
 
+def marks_within(marks: list[int], lo: int, hi: int) -> list[int]:
+    """The sentence marks m with lo <= m < hi (marks in order)."""
+    return marks[bisect.bisect_left(marks, lo):bisect.bisect_left(marks, hi)]
+
+
 def _enough(unit: str) -> bool:
     return sum(1 for c in set(unit) if "\u4e00" <= c <= "\u9fff") >= MIN_DISTINCT
 
@@ -81,7 +87,7 @@ def units(norm: str, sentence_marks: list[int]) -> list[tuple[int, int]]:
     out = []
     for s, e in chunks(norm, sentence_marks):
         out.append((s, e))
-        inner = [s, *(m + 1 for m in sentence_marks if s <= m < e - 1), e]
+        inner = [s, *(m + 1 for m in marks_within(sentence_marks, s, e - 1)), e]
         if len(inner) > 2:
             out.extend((a, b) for a, b in zip(inner, inner[1:], strict=False) if _enough(norm[a:b]))
     return out
