@@ -55,3 +55,24 @@ def test_filler_has_no_duplicate():
 def test_patterns_compile(name):
     for ln in _data_lines(name):
         re.compile(ln.split("\t")[0])
+
+
+def test_out_of_scope_corpus_is_out_of_scope_data():
+    """tests/data/oos_corpus: out-of-scope buyer messages written independently of the bank (a set-aside fifth
+    first, then the rest): every case expects no phrase, no message twice, none is one of the bank's questions."""
+    from pathlib import Path
+
+    from kb.bank.load import load_bank
+    from kb.search.evaluate import read_cases
+    from kb.search.normalize import normalize
+    from tests.conftest import BANK
+
+    folder = Path(__file__).parent / "data" / "oos_corpus"
+    parts = {n: read_cases(folder / n) for n in ("holdout.yaml", "train.yaml")}
+    assert [len(v) for v in parts.values()] == [100, 400]
+    texts = [c.q for cases in parts.values() for c in cases]
+    assert all(c.expect is None for cases in parts.values() for c in cases)
+    assert len({normalize(t) for t in texts}) == len(texts)
+    bank, _ = load_bank(BANK)
+    questions = {normalize(q) for _, _, p in bank.phrases() for q in p.questions}
+    assert not questions & {normalize(t) for t in texts}
