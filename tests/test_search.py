@@ -356,7 +356,7 @@ def test_a_clause_never_picks_a_phrase_the_whole_message_does_not_rank_high():
     def sig(pi, evidence, fuzzy):
         return Signals(pi, evidence, evidence, fuzzy, 0.5, "", 1.0, margin=0.9)
 
-    model = {"weights": [1.0, 1.0, 1.0, 0.0], "bias": -2.0, "confident": 0.5, "margin": 0.03, "evidence": 1.0}
+    model = {"weights": [1.0, 1.0, 1.0, 0.0, 0.0], "bias": -2.0, "confident": 0.5, "margin": 0.03, "evidence": 1.0}
     whole = [sig(i, 1.0, 0.1) for i in range(CLAUSE_TOP + 1)]  # not confident on its own
     outside = [sig(CLAUSE_TOP, 9.0, 1.0)]  # a confident clause for the phrase ranked just below CLAUSE_TOP
     inside = [sig(0, 9.0, 1.0)]
@@ -440,3 +440,36 @@ def test_a_message_that_is_one_of_a_phrases_questions_is_confident(index):
         assert sigs[0].fuzzy == 1.0 and decide(sigs, strict) == "confident", q
     sigs = _scored(index, *index.tokenizer.analyze(normalize(clean_message("这个包邮到新疆要几天能到啊"))))
     assert decide(sigs, strict) != "confident"
+
+
+def test_scope_signal_tells_the_banks_questions_from_out_of_scope_chat(tmp_path):
+    from kb.bank.load import load_bank
+    from kb.search import store
+    from kb.search.index import Index
+    from kb.search.scope import score, table
+
+    t = table(["包邮吗", "发货"], ["花呗额度", "天气"])
+    assert t["包邮"] > 0 > t["花呗"] and "邮吗" in t
+    bank, _ = load_bank(BANK)
+    index = Index.build(bank)
+    path = tmp_path / "index.sqlite"
+    store.write(path, index, FORMAT)
+    disk = store.read(path, FORMAT)
+
+    def s(ix, text):
+        return score(ix.scope_weights, ix.tokenizer.compact(normalize(clean_message(text))))
+
+    for text in ("我买的外套什么时候能发出来", "花呗的额度怎么突然变少了", "今天晚上吃点啥好呢"):
+        assert abs(s(index, text) - s(disk, text)) < 1e-9  # the cache file scores as the built index does
+    assert s(index, "我买的外套什么时候能发出来") > 0.5 > s(index, "花呗的额度怎么突然变少了")
+    assert s(index, "") == 0.5
+
+
+def test_scope_negatives_are_the_training_part_of_the_out_of_scope_corpus():
+    from pathlib import Path
+
+    from kb.search.evaluate import read_cases
+    from kb.search.normalize import _data_lines
+
+    train = read_cases(Path(__file__).parent / "data" / "oos_corpus" / "train.yaml")
+    assert _data_lines("oos_messages.txt") == [" ".join(c.q.split()) for c in train]

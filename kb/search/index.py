@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from ..template import overlay, render
 from .normalize import Tokenizer, normalize
 
-FORMAT = 11  # bump when the data layout or the features change
+FORMAT = 12  # bump when the data layout or the features change
 FIELDS = ("questions", "title", "reply", "tags")
 
 
@@ -90,6 +90,7 @@ class Index:
     root: str = ""
     unit: float = 1.0  # what one good word contributes in this bank (scoring.field_weights)
     cohesion: list[float] = field(default_factory=list)  # per phrase: how alike its questions are (scoring.cohesions)
+    scope_table: dict[str, float] = field(default_factory=dict)  # gram -> in-scope log-odds (kb.search.scope)
     key: str = ""
     _tokenizer: Tokenizer | None = field(default=None, repr=False, compare=False)
     _common: dict[str, dict[int, float]] = field(default_factory=dict, repr=False, compare=False)
@@ -137,6 +138,11 @@ class Index:
             docs.append(doc)
             questions.append(list(dict.fromkeys(c for _, c in analyzed)))
         postings, idf, unit = field_weights(docs)
+        from .normalize import _data_lines, clean_message
+        from .scope import table
+
+        negatives = [tk.compact(normalize(clean_message(m))) for m in _data_lines("oos_messages.txt")]
+        scope_table = table((q for qs in questions for q in qs), negatives)
         campaigns = {k: {"title": c.title, "start": c.start.isoformat(), "end": c.end.isoformat(),
                          "aliases": list(getattr(c, "aliases", None) or []), "vars": dict(c.vars)}
                      for k, c in bank.manifest.campaigns.items()}
@@ -145,7 +151,7 @@ class Index:
                    bank_name=bank.manifest.name,
                    bank_versions={bf.book.name: bf.book.version for bf in bank.books},
                    problems=[_problem(p) for p in problems], root=str(bank.root), unit=unit,
-                   cohesion=cohesions(questions))
+                   cohesion=cohesions(questions), scope_table=scope_table)
 
     # --- using -----------------------------------------------------------------------------
 
@@ -169,6 +175,11 @@ class Index:
     def variables_for(self, campaign: str | None) -> dict[str, str]:
         """The reply variables for a campaign name already resolved (None: normal time)."""
         return overlay(self.variables, {k: c["vars"] for k, c in self.campaigns.items()}, campaign)
+
+    def scope_weights(self, grams: list[str]) -> dict[str, float]:
+        """The in-scope log-odds of those grams that have one (kb.search.scope)."""
+        t = self.scope_table
+        return {g: t[g] for g in grams if g in t}
 
     def lookup(self, feature: str) -> tuple[float, list] | None:
         """(idf, postings) of a feature, None when no phrase uses it."""

@@ -27,7 +27,8 @@ def _data_lines(name: str) -> list[str]:
     return [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
 
 
-DATA_FILES = ("lexicon.txt", "promo_names.tsv", "typos.tsv", "synonyms.tsv", "filler.txt", "boilerplate.txt")
+DATA_FILES = ("lexicon.txt", "promo_names.tsv", "typos.tsv", "synonyms.tsv", "filler.txt", "boilerplate.txt",
+              "oos_messages.txt")
 
 
 def data_fingerprint() -> str:

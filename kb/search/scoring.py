@@ -14,7 +14,9 @@ Named signals of the best candidates (``Signals``):
   cohesion   how alike the phrase's own questions are (``cohesions``): a phrase whose questions
              each name another product (quality_issue) is not held to the near-identical wording
              a phrase of near-identical questions (包邮吗 / 包不包邮) gets;
-  margin     how far the runner-up is behind: 1 - second / first (rank scores).
+  margin     how far the runner-up is behind: 1 - second / first (rank scores);
+  scope      how much the message reads like the bank's questions rather than out-of-scope buyer
+             chat (kb.search.scope: naive Bayes, the index's questions against kb/data/oos_messages.txt).
 
 The outcome (``decide``): a logistic model over the signals (weights and thresholds are data,
 kb/data/confidence.json, chosen by scripts/calibrate.py on pooled data: cross-validation over
@@ -42,6 +44,7 @@ from rapidfuzz import fuzz, process
 
 from .index import FIELDS, Index, Result, idf_of
 from .normalize import clean_message, normalize
+from .scope import score as scope_score
 
 # BM25F parameters: field weights and length normalization, k1 saturation. K1, the feature shares and
 # FUZZY_WEIGHT were chosen by scripts/tune_ranking.py (best mean top-1 of cross-validation, dev, real_dev).
@@ -143,10 +146,11 @@ class Signals:
     question: str
     rank_score: float = 0.0
     margin: float = 1.0  # 1 - runner-up's rank score / this one's (set for the first candidate)
+    scope: float = 0.5  # how much the message reads like the bank's questions (kb.search.scope)
 
     def vector(self) -> list[float]:
         """The inputs of the confidence model (kb/data/confidence.json), in its order."""
-        return [math.log1p(self.evidence), self.fuzzy, self.margin, self.cohesion]
+        return [math.log1p(self.evidence), self.fuzzy, self.margin, self.cohesion, self.scope]
 
 
 @lru_cache(maxsize=1)
@@ -191,6 +195,7 @@ def _scored(index: Index, feats: list[str], qstr: str) -> list[Signals]:
                     acc[pi] += c
     cands = heapq.nlargest(CANDIDATES, acc, key=acc.__getitem__)
     top = acc[cands[0]]
+    in_scope = scope_score(index.scope_weights, qstr)
     out = []
     for pi in cands:
         qs = index.questions[pi]
@@ -198,7 +203,7 @@ def _scored(index: Index, feats: list[str], qstr: str) -> list[Signals]:
         best, best_q = (hit[1] / 100.0, hit[0]) if hit else (0.0, "")
         rank = (1 - FUZZY_WEIGHT) * acc[pi] / top + FUZZY_WEIGHT * best
         out.append(Signals(pi, acc[pi], acc[pi] / index.unit, best, index.cohesion[pi],
-                           best_q, rank))
+                           best_q, rank, scope=in_scope))
     out.sort(key=lambda s: (-s.rank_score, s.phrase))
     if len(out) > 1:
         out[0].margin = 1 - out[1].rank_score / max(out[0].rank_score, 1e-9)

@@ -23,6 +23,7 @@ CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE phrases (pi INTEGER PRIMARY KEY, record TEXT NOT NULL, questions TEXT NOT NULL, cohesion TEXT NOT NULL);
 CREATE TABLE postings (feature TEXT PRIMARY KEY, idf REAL NOT NULL, n INTEGER NOT NULL, data BLOB NOT NULL);
 CREATE TABLE shortcuts (code TEXT PRIMARY KEY, pi INTEGER NOT NULL);
+CREATE TABLE scope (gram TEXT PRIMARY KEY, w REAL NOT NULL);
 """
 _META = ("variables", "campaigns", "freq", "freq_total", "bank_name", "bank_versions", "problems", "root", "unit",
          "count", "format")
@@ -63,6 +64,7 @@ def write(path: Path, index: Index, fmt: int) -> None:
         con.executemany("INSERT INTO postings VALUES (?, ?, ?, ?)",
                         ((t, index.idf[t], len(ps), _pack(ps)) for t, ps in index.postings.items()))
         con.executemany("INSERT INTO shortcuts VALUES (?, ?)", index.shortcuts.items())
+        con.executemany("INSERT INTO scope VALUES (?, ?)", index.scope_table.items())
         con.commit()
     finally:
         con.close()
@@ -165,6 +167,19 @@ class _Shortcuts:
         return default if r is None else r[0]
 
 
+def _scope_reader(con: sqlite3.Connection):
+    """Index.scope_weights read from the file: the grams of one message in a few queries."""
+
+    def weights(grams: list[str]) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for i in range(0, len(grams), 900):  # SQLite's oldest limit of bound parameters is 999
+            part = grams[i:i + 900]
+            out.update(con.execute(f"SELECT gram, w FROM scope WHERE gram IN ({','.join('?' * len(part))})", part))
+        return out
+
+    return weights
+
+
 def read(path: Path, fmt: int) -> Index:
     """An Index whose large parts stay in the file. Raises ValueError when the file is not one."""
     try:
@@ -178,9 +193,10 @@ def read(path: Path, fmt: int) -> Index:
     index = Index.__new__(Index)
     postings = _Postings(con)
     index.lookup = postings._row  # type: ignore[method-assign]  # (idf, postings) straight from the file
+    index.scope_weights = _scope_reader(con)  # type: ignore[method-assign]
     index.__dict__.update(
         phrases=_Rows(con, "record", meta["count"]), questions=_Rows(con, "questions", meta["count"]),
         cohesion=_Rows(con, "cohesion", meta["count"]),
-        postings=postings, idf=_Idf(postings), shortcuts=_Shortcuts(con),
+        postings=postings, idf=_Idf(postings), shortcuts=_Shortcuts(con), scope_table={},
         **{k: meta[k] for k in _META if k not in ("count", "format")}, key="", _tokenizer=None, _common={})
     return index
