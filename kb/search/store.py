@@ -168,14 +168,23 @@ class _Shortcuts:
 
 
 def _scope_reader(con: sqlite3.Connection):
-    """Index.scope_weights read from the file: the grams of one message in a few queries."""
+    """Index.scope_weights read from the file: the grams a process has not seen yet, in a few queries
+    (a stream of messages soon reads almost nothing: most grams recur)."""
+    seen: dict[str, float | None] = {}
 
     def weights(grams: list[str]) -> dict[str, float]:
-        out: dict[str, float] = {}
-        for i in range(0, len(grams), 900):  # SQLite's oldest limit of bound parameters is 999
-            part = grams[i:i + 900]
-            out.update(con.execute(f"SELECT gram, w FROM scope WHERE gram IN ({','.join('?' * len(part))})", part))
-        return out
+        new = [g for g in grams if g not in seen]
+        if new:
+            if len(seen) > 200_000:
+                seen.clear()
+            found: dict[str, float] = {}
+            for i in range(0, len(new), 900):  # SQLite's oldest limit of bound parameters is 999
+                part = new[i:i + 900]
+                found.update(con.execute(f"SELECT gram, w FROM scope WHERE gram IN ({','.join('?' * len(part))})",
+                                         part))
+            for g in new:
+                seen[g] = found.get(g)
+        return {g: w for g in grams if (w := seen.get(g)) is not None}
 
     return weights
 
