@@ -10,8 +10,9 @@ Public API (used by kb review and kb export):
 
 A Finding has ``.rule``, ``.severity``, ``.message``, ``.phrase_id``, ``.path``/``.line``/``.col``,
 ``.field``, ``.campaign`` and ``.start``/``.end``/``.excerpt`` in the text it was found in.
-Modules: engine (Finding, Rule, kinds registry, lint_text), kinds (terms, regex, family, proximity),
-hygiene (the one registry of hygiene checks), config (rule packs, kb-lint.yaml), bank, output.
+Modules: engine (Finding, Rule, kinds registry, lint_text), kinds (terms, regex, family, proximity,
+model), learned (the scoring of the learned model rule, risk.model), hygiene (the one registry of hygiene
+checks), config (rule packs, kb-lint.yaml), prefilter, bank, output.
 """
 
 from .engine import Finding, Rule, RuleSet, lint_text, load_rules
