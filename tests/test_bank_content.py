@@ -75,6 +75,20 @@ def test_every_phrase_has_twenty_distinct_questions():
     assert thin == {}
 
 
+def test_questions_are_written_as_buyers_type():
+    """Issue 14: at least a third of each phrase's questions are long (15 characters or more: context, order
+    details, what happened), and about a tenth of the bank's questions are in Traditional characters."""
+    import opencc
+
+    bank, _ = load_bank(BANK)
+    short = {p.id: f"{sum(len(q) >= 15 for q in p.questions)}/{len(p.questions)}" for _, _, p in bank.phrases()
+             if 3 * sum(len(q) >= 15 for q in p.questions) < len(p.questions)}
+    assert short == {}
+    t2s = opencc.OpenCC("t2s")
+    qs = [q for _, _, p in bank.phrases() for q in p.questions]
+    assert 0.07 <= sum(t2s.convert(q) != q for q in qs) / len(qs) <= 0.2
+
+
 def test_tests_yaml_covers_every_phrase_and_out_of_scope():
     bank, _ = load_bank(BANK)
     own = load_document((BANK / "tests.yaml").read_bytes())[0]["cases"]
