@@ -199,12 +199,9 @@ def lint_manifest(bank: Bank, ruleset: RuleSet) -> list[Finding]:
     items = [(None, ("vars", n), n, v) for n, v in bank.manifest.vars.items()]
     items += [(c, ("campaigns", c, "vars", n), n, v) for c, camp in bank.manifest.campaigns.items()
               for n, v in camp.vars.items()]
-    # a variable is a fragment, not a reply: the learned model (kind: model) judges it inside every reply it
-    # renders into (lint_reply), never alone, where a date range or a name says nothing of its own
-    learned = {r.id for r in ruleset.rules if r.kind == "model"}
     for campaign, path, name, value in items:
-        fs = [f for f in lint_text(value, ruleset, hygiene=False) if f.rule not in learned]
-        fs += check_text(value, ruleset, VAR)
+        # a variable is a fragment: a second opinion judges it inside every reply it renders into (lint_reply)
+        fs = lint_text(value, ruleset, hygiene=False, fragment=True) + check_text(value, ruleset, VAR)
         line, col = nearest_loc(locs, path)
         for f in sorted(fs, key=lambda f: (f.start, f.rule)):
             f.line, f.col = _position(lines, line, col, value, f.start)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import bisect
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from itertools import compress
@@ -190,16 +191,26 @@ class Text:
         key = ("any", *map(id, patterns))
         merged = self._spans.get(key)
         if merged is None:
-            merged = []
-            for s, e in sorted(sp for p in patterns for sp in self.spans(p)):
-                if merged and s <= merged[-1][1]:
-                    if e > merged[-1][1]:
-                        merged[-1] = (merged[-1][0], e)
-                else:
-                    merged.append((s, e))
-            self._spans[key] = merged
-        i = bisect.bisect_left(merged, (hi, -1))
-        return i > 0 and merged[i - 1][1] > lo
+            merged = self._spans[key] = merge_spans(sp for p in patterns for sp in self.spans(p))
+        return overlaps(merged, lo, hi)
+
+
+def merge_spans(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """[start, end) spans merged into disjoint ones, in order."""
+    merged: list[tuple[int, int]] = []
+    for s, e in sorted(spans):
+        if merged and s <= merged[-1][1]:
+            if e > merged[-1][1]:
+                merged[-1] = (merged[-1][0], e)
+        else:
+            merged.append((s, e))
+    return merged
+
+
+def overlaps(merged: list[tuple[int, int]], lo: int, hi: int) -> bool:
+    """Does one of merged (disjoint, in order: merge_spans) overlap [lo, hi)?"""
+    i = bisect.bisect_left(merged, (hi, -1))
+    return i > 0 and merged[i - 1][1] > lo
 
 
 # --- rules ---------------------------------------------------------------------------------------
@@ -242,6 +253,8 @@ class Rule:
 
     kind: ClassVar[str] = ""
     keys: ClassVar[frozenset[str]] = frozenset()  # the kind's own keys in a rule pack
+    # a second opinion (the learned model) reads whole replies and reports only where no rule did
+    second_opinion: ClassVar[bool] = False
 
     def candidates(self, text: Text) -> list[tuple[int, int]]:
         raise NotImplementedError
@@ -287,39 +300,34 @@ class RuleSet:
         return next((r for r in self.rules if r.id == rule_id), None)
 
 
-def lint_content(text: str, ruleset: RuleSet) -> list[Finding]:
-    """Findings of the pack's rules (no hygiene) in one text."""
+def lint_content(text: str, ruleset: RuleSet, *, fragment: bool = False) -> list[Finding]:
+    """Findings of the pack's rules (no hygiene) in one text. fragment: a part of a reply (a variable's
+    value, the rest of a clause), which rules that read whole replies (second opinions) do not judge."""
     norm, offsets = normalize_for_lint(text)
     unit = Text(norm)
-    out, learned = [], []
+    out, second = [], []
     for rule in ruleset.rules:
+        if fragment and rule.second_opinion:
+            continue
         for s, e in rule.find(unit):
             os_, oe = offsets[s], offsets[e - 1] + 1
             f = Finding(rule=rule.id, severity=rule.severity, start=os_, end=oe, message=rule.message,
                         suggestion=rule.suggestion, excerpt=text[os_:oe])
-            (learned if rule.kind == "model" else out).append(f)
-    # a learned model is a second opinion: it reports only what no rule reported there (a rule's own finding,
-    # and its suppression or severity, stand for the sentence)
-    if learned:
-        merged: list[list[int]] = []  # the rules' findings as disjoint [start, end) spans, in order
-        for g in sorted(out, key=lambda g: g.start):
-            if merged and g.start <= merged[-1][1]:
-                merged[-1][1] = max(merged[-1][1], g.end)
-            else:
-                merged.append([g.start, g.end])
-        starts = [m[0] for m in merged]
-        for f in learned:
-            i = bisect.bisect_left(starts, f.end)  # spans starting before f ends; the last of them reaches furthest
-            if i == 0 or merged[i - 1][1] <= f.start:
-                out.append(f)
+            (second if rule.second_opinion else out).append(f)
+    # a second opinion reports only what no rule reported there (a rule's own finding, and its suppression
+    # or severity, stand for the sentence)
+    if second:
+        merged = merge_spans((g.start, g.end) for g in out)
+        out += [f for f in second if not overlaps(merged, f.start, f.end)]
     out.sort(key=lambda f: (f.start, f.rule))
     return out
 
 
-def lint_text(text: str, ruleset: RuleSet, *, hygiene: bool = True) -> list[Finding]:
+def lint_text(text: str, ruleset: RuleSet, *, hygiene: bool = True, fragment: bool = False) -> list[Finding]:
     """Every finding in a reply text: the pack's rules, plus the text-level hygiene checks
-    (formula-leading text, control/bidi characters, length, GBK) unless hygiene=False."""
-    out = lint_content(text, ruleset)
+    (formula-leading text, control/bidi characters, length, GBK) unless hygiene=False. fragment: the text
+    is a part of a reply (see lint_content)."""
+    out = lint_content(text, ruleset, fragment=fragment)
     if hygiene:
         from .hygiene import check_text
 

@@ -13,8 +13,10 @@
 from __future__ import annotations
 
 import bisect
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib import resources
 from typing import Any
 
 from ..errors import KbError
@@ -140,18 +142,16 @@ class ProximityRule(FamilyRule):
 @register("model")
 @dataclass
 class ModelRule(Rule):
-    """A learned model of kb's pack (kb/lint/learned.py): a reply chunk it scores at or above the
-    threshold is flagged, at its most probable sentence."""
+    """A learned model of kb's pack (kb/lint/learned.py), a second opinion: a unit of a reply it scores at
+    or above the threshold is flagged, at its most probable sentence."""
 
     model_name: str = ""
     threshold: float | None = None  # None: the model file's own, chosen by scripts/train_risk_model.py
     keys = frozenset({"model", "threshold"})
+    second_opinion = True
 
     @classmethod
     def build(cls, raw: dict, where: str, compile: Compile, literal: Any, **common: Any) -> ModelRule:
-        import re
-        from importlib import resources
-
         name = raw.get("model")
         if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9_]+\.json", name) or \
                 not resources.files("kb").joinpath("data", "rules", name).is_file():
@@ -162,27 +162,19 @@ class ModelRule(Rule):
         return cls(model_name=name, threshold=None if t is None else float(t), **common)
 
     def candidates(self, text: Text) -> list[tuple[int, int]]:
-        from .learned import load, probability, units
+        from .learned import load, probability, sentences, units
 
         spans = units(text.norm, text.sentence_marks)
         if not spans:
             return []
         model = load(self.model_name)
         t = model["threshold"] if self.threshold is None else self.threshold
-        out: list[tuple[int, int]] = []
-        for s, e in spans:
-            if probability(model, text.norm[s:e]) < t:
-                continue
-            sents = _sentences(text, s, e)  # reported at its most probable sentence
-            best = sents[0] if len(sents) == 1 else max(sents, key=lambda sp: probability(model, text.norm[sp[0]:sp[1]]))
-            if best not in out:
-                out.append(best)
+
+        def p(sp: tuple[int, int]) -> float:
+            return probability(model, text.norm[sp[0]:sp[1]])
+
+        out: set[tuple[int, int]] = set()
+        for sp in spans:
+            if p(sp) >= t:  # reported at its most probable sentence
+                out.add(max(sentences(text.sentence_marks, *sp), key=p))
         return sorted(out)
-
-
-def _sentences(text: Text, s: int, e: int) -> list[tuple[int, int]]:
-    """[start, end) of each sentence within [s, e)."""
-    from .learned import marks_within
-
-    bounds = [s, *(m + 1 for m in marks_within(text.sentence_marks, s, e - 1)), e]
-    return [(a, b) for a, b in zip(bounds, bounds[1:], strict=False) if b > a]

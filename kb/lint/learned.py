@@ -87,10 +87,16 @@ def units(norm: str, sentence_marks: list[int]) -> list[tuple[int, int]]:
     out = []
     for s, e in chunks(norm, sentence_marks):
         out.append((s, e))
-        inner = [s, *(m + 1 for m in marks_within(sentence_marks, s, e - 1)), e]
-        if len(inner) > 2:
-            out.extend((a, b) for a, b in zip(inner, inner[1:], strict=False) if _enough(norm[a:b]))
+        inner = sentences(sentence_marks, s, e)
+        if len(inner) > 1:
+            out.extend((a, b) for a, b in inner if _enough(norm[a:b]))
     return out
+
+
+def sentences(sentence_marks: list[int], s: int, e: int) -> list[tuple[int, int]]:
+    """[start, end) of each sentence within [s, e) (a sentence ends after its mark)."""
+    bounds = [s, *(m + 1 for m in marks_within(sentence_marks, s, e - 1)), e]
+    return [(a, b) for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
 
 
 def score(model: dict, norm: str, sentence_marks: list[int]) -> tuple[float, tuple[int, int] | None]:

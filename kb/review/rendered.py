@@ -127,15 +127,14 @@ def _findings(text: str, spans: list[tuple[int, int, str]], ruleset) -> list[tup
 
     for f in lint_text(text, ruleset):
         keep(f, 0)
-    learned = {r.id for r in ruleset.rules if r.kind == "model"}  # it reads replies, not a clause's fragment
     for s, e, _ in spans:
         m = _CLAUSE_END.search(text, e)
         stop = m.start() if m else len(text)
         if e == s:
             continue
-        plain = {f.rule for f in lint_text(NEUTRAL + text[e:stop], ruleset)}
-        for f in lint_text(text[s:stop], ruleset):
-            if f.rule not in plain and f.rule not in learned:
+        plain = {f.rule for f in lint_text(NEUTRAL + text[e:stop], ruleset, fragment=True)}
+        for f in lint_text(text[s:stop], ruleset, fragment=True):
+            if f.rule not in plain:
                 keep(f, s)
     return out
 

@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass, field
 
 from ..template import overlay, render
-from .normalize import Tokenizer, normalize
+from .normalize import Tokenizer, clean_message, normalize, oos_messages
 
 FORMAT = 12  # bump when the data layout or the features change
 FIELDS = ("questions", "title", "reply", "tags")
@@ -102,6 +102,7 @@ class Index:
               skip: frozenset[tuple[str, int]] = frozenset()) -> Index:
         """Index a kb.model.Bank. ``skip`` leaves out (phrase id, question number) pairs
         (cross-validation); ``tokenizer`` reuses a dictionary already built."""
+        from .scope import table as scope_table_of
         from .scoring import cohesions, field_weights
 
         norm: dict[str, str] = {}  # each distinct text normalized once
@@ -138,11 +139,8 @@ class Index:
             docs.append(doc)
             questions.append(list(dict.fromkeys(c for _, c in analyzed)))
         postings, idf, unit = field_weights(docs)
-        from .normalize import _data_lines, clean_message
-        from .scope import table
-
-        negatives = [tk.compact(normalize(clean_message(m))) for m in _data_lines("oos_messages.txt")]
-        scope_table = table((q for qs in questions for q in qs), negatives)
+        negatives = [tk.compact(normalize(clean_message(m))) for m in oos_messages()]
+        scope_table = scope_table_of((q for qs in questions for q in qs), negatives)
         campaigns = {k: {"title": c.title, "start": c.start.isoformat(), "end": c.end.isoformat(),
                          "aliases": list(getattr(c, "aliases", None) or []), "vars": dict(c.vars)}
                      for k, c in bank.manifest.campaigns.items()}

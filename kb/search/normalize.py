@@ -79,6 +79,12 @@ def filler() -> frozenset[str]:
 
 
 @lru_cache(maxsize=1)
+def oos_messages() -> list[str]:
+    """Out-of-scope buyer messages: the negatives of the in-scope signal (kb.search.scope)."""
+    return _data_lines("oos_messages.txt")
+
+
+@lru_cache(maxsize=1)
 def lexicon() -> list[str]:
     return _data_lines("lexicon.txt")
 
