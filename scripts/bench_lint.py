@@ -53,14 +53,24 @@ def text_throughput(bank, rules) -> None:
 
 
 def one_megabyte(rules) -> None:
+    import os
+
     from kb.lint import lint_text
+    from kb.lint.parallel import can_fork
 
     unit = "亲，大促期间订单较多，我们今天保证发货，加我微信 abc123，全网最低价，好评返现5元～"
     text = unit * (1_000_000 // len(unit.encode("utf-8")) + 1)
-    t = time.perf_counter()
-    found = lint_text(text, rules)
-    dt = time.perf_counter() - t
-    print(f"1 MB reply, risky in every sentence ({len(text.encode('utf-8')):,} bytes, {len(found):,} findings): {dt:.2f} s", flush=True)
+    # the first run builds the RE2 screen (once per process) and is counted
+    for label, jobs in (("", None), (" (one process, KB_LINT_JOBS=1)", "1")):
+        if jobs:
+            os.environ["KB_LINT_JOBS"] = jobs
+        t = time.perf_counter()
+        found = lint_text(text, rules)
+        dt = time.perf_counter() - t
+        os.environ.pop("KB_LINT_JOBS", None)
+        how = "two processes" if can_fork() and not jobs else "one process"
+        print(f"1 MB reply, risky in every sentence ({len(text.encode('utf-8')):,} bytes, {len(found):,} findings)"
+              f"{label or ', ' + how}: {dt:.2f} s", flush=True)
     unit = "亲，大促期间订单较多，我们会按付款顺序尽快为您安排发出，预计付款后72小时内发货，具体以物流信息为准哦～"
     text = unit * (1_000_000 // len(unit.encode("utf-8")) + 1)
     t = time.perf_counter()

@@ -274,6 +274,90 @@ def test_prefilter_keeps_every_match():
     assert expand("%{time}", "t", default_defs())
 
 
+def _long_corpus_text() -> str:
+    from pathlib import Path
+
+    from kb.bank.yamlio import load_document
+
+    corpus = Path(__file__).parent / "data" / "lint_corpus"
+    texts = [c["text"] for name in ("tune.yaml", "tune2.yaml", "tune3.yaml", "tune4.yaml")
+             for c in load_document((corpus / name).read_bytes())[0]["cases"]]
+    return "\n".join(texts) + "，" + "亲，好评返现5元，我们今天保证发货" * 3_000
+
+
+def test_screen_keeps_every_finding_of_a_long_text(monkeypatch):
+    """A long text is screened by RE2 (prefilter.Screen): the findings are the same as without the screen, and
+    the screen did leave patterns out (or the test would prove nothing)."""
+    from kb.lint import engine
+    from kb.lint.engine import normalize_for_lint
+
+    text = _long_corpus_text()
+    norm = normalize_for_lint(text)[0]
+    assert len(norm) >= engine.SCREEN_MIN
+    rules = load_rules()
+    skipped = rules.screen_out(norm)
+    assert 10 <= len(skipped) < len(rules.patterns())
+    screened = lint_text(text, rules)
+    monkeypatch.setattr(engine, "SCREEN_MIN", 10 ** 9)
+    assert lint_text(text, load_rules()) == screened
+    assert len({f.rule for f in screened}) >= 8
+
+
+def test_screen_supersets_and_what_it_never_screens():
+    import re
+
+    from kb.lint.prefilter import Screen, re2_superset
+
+    assert re2_superset(re.compile("(?<!不)保证(?=发货)")) is not None
+    assert re2_superset(re.compile(r"(亲)\1")) is None  # a backreference
+    assert re2_superset(re.compile(r"\d+元")) is None  # a category: Unicode digits differ between engines
+    assert re2_superset(re.compile("保证", re.I)) is None
+    # every pattern of kb's pack but a few is translated
+    assert sum(re2_superset(p) is None for p in RULES.patterns()) <= 3
+    lookbehind, backref, plain = re.compile("(?<!不)保证"), re.compile(r"(亲)\1"), re.compile("返现")
+    screen = Screen([lookbehind, backref, plain])
+    assert len(screen) == 2
+    # 不保证: the superset (保证) matches, so the pattern is run (and finds nothing); 返现 cannot match
+    assert screen.impossible("我们不保证发货") == {id(plain)}
+    assert screen.impossible("好评返现") == {id(lookbehind)}
+    # RE2 giving up (the sentinel missing) screens nothing out
+    class GaveUp:
+        def Match(self, data):  # noqa: N802 (RE2's name)
+            return []
+
+    screen._set = GaveUp()
+    assert screen.impossible("我们不保证发货") == set()
+
+
+def test_two_processes_give_the_findings_of_one(monkeypatch):
+    """A long text's rules run in two processes (kb/lint/parallel.py): same findings, same order; a child that
+    fails has its share run by the parent."""
+    from kb.lint import parallel
+
+    if not parallel.can_fork():
+        pytest.skip("no fork or one processor here")
+    text = _long_corpus_text()
+    monkeypatch.setattr(parallel, "PARALLEL_MIN", 50_000)
+    monkeypatch.setenv("KB_LINT_JOBS", "1")
+    one = lint_text(text, RULES)
+    monkeypatch.delenv("KB_LINT_JOBS")
+    forks = []
+    real_fork = parallel.os.fork
+    monkeypatch.setattr(parallel.os, "fork", lambda: forks.append(1) or real_fork())
+    assert lint_text(text, RULES) == one and forks
+    mine, theirs = parallel.split(RULES.rules)
+    assert sorted(mine + theirs) == list(range(len(RULES.rules))) and mine and theirs
+
+    def broken(*a):
+        raise RuntimeError("the child fails")
+
+    monkeypatch.setattr(parallel, "_child_share", broken)
+    assert lint_text(text, RULES) == one and len(forks) == 2
+    # short texts never fork
+    lint_text("亲，今天保证发货", RULES)
+    assert len(forks) == 2
+
+
 def test_text_output_shows_invisible_characters_escaped(runner, mini_bank):
     write(mini_bank, book=MINI_BOOK.replace("    title: 发货时间\n", "    title: \"发货\\u202e时间\"\n"))
     r = runner.invoke(cli, ["--bank", str(mini_bank), "lint"])

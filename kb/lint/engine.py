@@ -15,9 +15,10 @@ checked against precomputed, sorted match positions.
 from __future__ import annotations
 
 import bisect
+import re
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from functools import lru_cache
 from itertools import compress
 from typing import Any, ClassVar, Protocol
@@ -26,6 +27,9 @@ SEVERITIES = ("error", "warning", "info")
 SENTENCE_MARKS = "。!?;\n"  # after NFKC: ！？； are ! ? ;
 CLAUSE_MARKS = SENTENCE_MARKS + ",、"
 NEG_WINDOW = 6  # characters before a match searched by the short-range `unless_before`
+# a text this long is first screened by RE2 (prefilter.Screen): the pack's patterns that cannot match in it
+# are never run. Below it, building the screen (once per process) costs more than it saves.
+SCREEN_MIN = 50_000
 
 
 class Pattern(Protocol):  # re.Pattern or an re2 pattern (teams' own rules)
@@ -126,11 +130,12 @@ def _asks(norm: str, s: int, e: int) -> bool:
 class Text:
     """A normalized text with its sentence and clause boundaries, shared by every rule."""
 
-    def __init__(self, norm: str):
+    def __init__(self, norm: str, impossible: set[int] | None = None):
         self.norm = norm
         self.clause_marks = [i for i, c in enumerate(norm) if c in CLAUSE_MARKS]
         self.sentence_marks = [i for i in self.clause_marks if norm[i] in SENTENCE_MARKS]
         self._spans: dict[object, list[tuple[int, int]]] = {}
+        self.impossible = impossible or set()  # ids of patterns known to match nowhere in norm
 
     @staticmethod
     def _unit(marks: list[int], pos: int, n: int) -> tuple[int, int]:
@@ -150,7 +155,8 @@ class Text:
         """Every match of pattern in the text (computed once per text and pattern)."""
         key = id(pattern)
         if key not in self._spans:
-            self._spans[key] = [sp for m in pattern.finditer(self.norm) if (sp := m.span())[1] > sp[0]]
+            self._spans[key] = [] if key in self.impossible else \
+                [sp for m in pattern.finditer(self.norm) if (sp := m.span())[1] > sp[0]]
         return self._spans[key]
 
     def negations(self, pattern: Pattern) -> list[tuple[int, int]]:
@@ -292,9 +298,29 @@ class RuleSet:
     options: dict[str, Any] = field(default_factory=dict)
     disabled: set[str] = field(default_factory=set)  # hygiene ids turned off by kb-lint.yaml
     severity: dict[str, str] = field(default_factory=dict)  # hygiene severity overrides
+    _screen: Any = field(default=None, repr=False, compare=False)  # prefilter.Screen, built when first needed
 
     def ids(self) -> list[str]:
         return [r.id for r in self.rules]
+
+    def patterns(self) -> list[re.Pattern[str]]:
+        """Every Python re pattern of the rules (kb's own; a team's RE2 patterns are linear already)."""
+        out = []
+        for rule in self.rules:
+            for f in fields(rule):
+                v = getattr(rule, f.name)
+                out += [p for p in (v if isinstance(v, (list, tuple)) else [v]) if isinstance(p, re.Pattern)]
+        return out
+
+    def screen_out(self, norm: str) -> set[int]:
+        """ids of the rules' patterns that cannot match in norm (a long text only, see SCREEN_MIN)."""
+        if len(norm) < SCREEN_MIN:
+            return set()
+        if self._screen is None:
+            from .prefilter import Screen
+
+            self._screen = Screen(self.patterns())
+        return self._screen.impossible(norm)
 
     def get(self, rule_id: str) -> Rule | None:
         return next((r for r in self.rules if r.id == rule_id), None)
@@ -304,12 +330,13 @@ def lint_content(text: str, ruleset: RuleSet, *, fragment: bool = False) -> list
     """Findings of the pack's rules (no hygiene) in one text. fragment: a part of a reply (a variable's
     value, the rest of a clause), which rules that read whole replies (second opinions) do not judge."""
     norm, offsets = normalize_for_lint(text)
-    unit = Text(norm)
+    unit = Text(norm, ruleset.screen_out(norm))
+    from .parallel import find_all
+
     out, second = [], []
-    for rule in ruleset.rules:
-        if fragment and rule.second_opinion:
-            continue
-        for s, e in rule.find(unit):
+    rules = [r for r in ruleset.rules if not (fragment and r.second_opinion)]
+    for rule, spans in zip(rules, find_all(rules, unit), strict=True):
+        for s, e in spans:
             os_, oe = offsets[s], offsets[e - 1] + 1
             f = Finding(rule=rule.id, severity=rule.severity, start=os_, end=oe, message=rule.message,
                         suggestion=rule.suggestion, excerpt=text[os_:oe])
@@ -331,8 +358,10 @@ def lint_text(text: str, ruleset: RuleSet, *, hygiene: bool = True, fragment: bo
     if hygiene:
         from .hygiene import check_text
 
-        out.extend(check_text(text, ruleset))
-        out.sort(key=lambda f: (f.start, f.rule))
+        extra = check_text(text, ruleset)
+        if extra:
+            out.extend(extra)
+            out.sort(key=lambda f: (f.start, f.rule))
     return out
 
 
