@@ -145,12 +145,10 @@ class Tokenizer:
         rows.sort(key=lambda r: -r[1])
         words = dict(rows[:JIEBA_TOP_WORDS])
         full = dict(rows)
-        for text in texts:
-            for i in range(len(text)):
-                for j in range(i + 2, min(i + 6, len(text)) + 1):
-                    w = text[i:j]
-                    if w in full:
-                        words[w] = full[w]
+        found = {text[i:j] for text in texts for i in range(len(text))
+                 for j in range(i + 2, min(i + 6, len(text)) + 1)}
+        for w in found & full.keys():
+            words[w] = full[w]
         extra = set(lexicon()) | set(synonyms()) | set(synonyms().values()) | {"双11", "双12", "618"}
         for w in extra:
             words[w] = max(words.get(w, 0), LEXICON_FREQ)

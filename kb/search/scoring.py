@@ -36,9 +36,11 @@ import heapq
 import json
 import math
 import re
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from itertools import chain
 
 from rapidfuzz import fuzz, process
 
@@ -70,7 +72,7 @@ _CLAUSE_SPLIT = re.compile(r"[\s,，;；。!！?？]+|(?:还有|另外|顺便问
 
 
 def field_weights(docs: list[dict[str, list[list[str]]]]) -> tuple[dict[str, list], dict[str, float], float]:
-    """BM25F contributions: postings {feature: [[phrase, contribution], ...]}, idf, and the unit
+    """BM25F contributions: postings {feature: [(phrase, contribution), ...]}, idf, and the unit
     of evidence: what one good word of this bank contributes (the 75th percentile of word
     contributions), so that evidence reads alike in banks of any size.
 
@@ -80,7 +82,6 @@ def field_weights(docs: list[dict[str, list[list[str]]]]) -> tuple[dict[str, lis
     lengths = [{f: sum(len(u) for u in d.get(f, [])) for f in FIELDS} for d in docs]
     avg = {f: (sum(ln[f] for ln in lengths) / n if n else 0.0) or 1.0 for f in FIELDS}
     tfs: list[dict[str, float]] = []
-    df: dict[str, int] = {}
     for d, ln in zip(docs, lengths, strict=True):
         tf: dict[str, float] = {}
         for f in FIELDS:
@@ -89,19 +90,19 @@ def field_weights(docs: list[dict[str, list[list[str]]]]) -> tuple[dict[str, lis
                 continue
             b = FIELD_B[f]
             step = FIELD_WEIGHT[f] / (1 - b + b * ln[f] / avg[f])
-            for unit in units:
-                for t in unit:
-                    tf[t] = tf.get(t, 0.0) + step
-        for t in tf:
-            df[t] = df.get(t, 0) + 1
+            for t, c in Counter(chain.from_iterable(units)).items():  # counted in C, weighted once per feature
+                tf[t] = tf.get(t, 0.0) + c * step
         tfs.append(tf)
+    df = Counter(chain.from_iterable(tfs))
     idf = {t: w for t, c in df.items() if (w := idf_of(c, n) * share(t)) > 0}  # a share of 0: no feature
-    postings: dict[str, list] = {}
+    postings: dict[str, list] = {t: [] for t in idf}
     k1 = K1
+    scale = {t: w * (k1 + 1) for t, w in idf.items()}
     for pi, tf in enumerate(tfs):
         for t, x in tf.items():
-            if t in idf:
-                postings.setdefault(t, []).append([pi, round(idf[t] * x * (k1 + 1) / (k1 + x), 5)])
+            a = scale.get(t)
+            if a is not None:
+                postings[t].append((pi, round(a * x / (k1 + x), 5)))
     words = sorted(c for t, ps in postings.items() if t[0] != "#" for _, c in ps)
     unit = words[int(len(words) * 0.75)] if words else 1.0
     return postings, idf, unit
