@@ -473,3 +473,33 @@ def test_scope_negatives_are_the_training_part_of_the_out_of_scope_corpus():
 
     train = read_cases(Path(__file__).parent / "data" / "oos_corpus" / "train.yaml")
     assert _data_lines("oos_messages.txt") == [" ".join(c.q.split()) for c in train]
+
+
+def test_index_build_gives_the_cycle_collector_back(tmp_path):
+    """The build and the cache write pause Python's cycle collector (speed); it is on again afterwards, also
+    when the build fails, and stays off when it was off."""
+    import gc
+
+    from kb.bank.load import load_bank
+    from kb.search import store
+    from kb.search.index import Index
+
+    bank, _ = load_bank(BANK)
+
+    class Broken:
+        def phrases(self):
+            assert not gc.isenabled()  # paused while building
+            raise RuntimeError("a broken bank")
+
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError):
+        Index.build(Broken())
+    assert gc.isenabled()
+    store.write(tmp_path / "i.sqlite", Index.build(bank), FORMAT)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        Index.build(bank)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

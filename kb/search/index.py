@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import gc
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from ..template import overlay, render
@@ -19,6 +21,20 @@ from .normalize import Tokenizer, clean_message, normalize, oos_messages
 
 FORMAT = 12  # bump when the data layout or the features change
 FIELDS = ("questions", "title", "reply", "tags")
+
+
+@contextmanager
+def cycle_collector_paused() -> Iterator[None]:
+    """Building or writing an index makes millions of small lists, tuples and dicts and no reference
+    cycles: Python's cycle collector would only rescan them, again and again (a third of the time of a
+    10k-phrase build, half of its cache write), so it is paused meanwhile."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 @dataclass
@@ -103,15 +119,8 @@ class Index:
               skip: frozenset[tuple[str, int]] = frozenset()) -> Index:
         """Index a kb.model.Bank. ``skip`` leaves out (phrase id, question number) pairs
         (cross-validation); ``tokenizer`` reuses a dictionary already built."""
-        # millions of small lists and dicts and no reference cycles: Python's cycle collector would only
-        # rescan them (a third of the time of a 10k-phrase build), so it is paused for the build
-        enabled = gc.isenabled()
-        gc.disable()
-        try:
+        with cycle_collector_paused():
             return cls._build(bank, problems, tokenizer, skip)
-        finally:
-            if enabled:
-                gc.enable()
 
     @classmethod
     def _build(cls, bank, problems, tokenizer: Tokenizer | None, skip: frozenset[tuple[str, int]]) -> Index:

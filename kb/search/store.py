@@ -16,7 +16,7 @@ from array import array
 from collections.abc import Iterator
 from pathlib import Path
 
-from .index import Index
+from .index import Index, cycle_collector_paused
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -30,8 +30,9 @@ _META = ("variables", "campaigns", "freq", "freq_total", "bank_name", "bank_vers
 
 
 def _pack(ps: list) -> bytes:
-    ids = array("i", (pi for pi, _ in ps))
-    cs = array("f", (c for _, c in ps))
+    pis, contribs = zip(*ps) if ps else ((), ())  # noqa: B905 (pairs: two tuples of equal length)
+    ids = array("i", pis)
+    cs = array("f", contribs)
     if sys.byteorder != "little":
         ids.byteswap()
         cs.byteswap()
@@ -51,6 +52,11 @@ def _unpack(blob: bytes, n: int) -> list[tuple[int, float]]:
 
 def write(path: Path, index: Index, fmt: int) -> None:
     """Write index to a new SQLite file at path (the caller renames it into place)."""
+    with cycle_collector_paused():
+        _write(path, index, fmt)
+
+
+def _write(path: Path, index: Index, fmt: int) -> None:
     con = sqlite3.connect(str(path))
     try:
         con.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + _SCHEMA)
@@ -61,8 +67,8 @@ def write(path: Path, index: Index, fmt: int) -> None:
         con.executemany("INSERT INTO phrases VALUES (?, ?, ?, ?)",
                         ((pi, json.dumps(p, ensure_ascii=False), json.dumps(index.questions[pi], ensure_ascii=False),
                           json.dumps(index.cohesion[pi])) for pi, p in enumerate(index.phrases)))
-        con.executemany("INSERT INTO postings VALUES (?, ?, ?, ?)",
-                        ((t, index.idf[t], len(ps), _pack(ps)) for t, ps in index.postings.items()))
+        con.executemany("INSERT INTO postings VALUES (?, ?, ?, ?)",  # in key order: the B-tree is appended to
+                        ((t, index.idf[t], len(ps), _pack(ps)) for t, ps in sorted(index.postings.items())))
         con.executemany("INSERT INTO shortcuts VALUES (?, ?)", index.shortcuts.items())
         con.executemany("INSERT INTO scope VALUES (?, ?)", index.scope_table.items())
         con.commit()
