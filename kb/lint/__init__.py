@@ -12,7 +12,8 @@ A Finding has ``.rule``, ``.severity``, ``.message``, ``.phrase_id``, ``.path``/
 ``.field``, ``.campaign`` and ``.start``/``.end``/``.excerpt`` in the text it was found in.
 Modules: engine (Finding, Rule, kinds registry, lint_text), kinds (terms, regex, family, proximity,
 model), learned (the scoring of the learned model rule, risk.model), hygiene (the one registry of hygiene
-checks), config (rule packs, kb-lint.yaml), prefilter, bank, output.
+checks), config (rule packs, kb-lint.yaml), prefilter (a first-character lookahead; the RE2 screen of a
+long text), parallel (a long text's rules in two processes), bank, output.
 """
 
 from .engine import Finding, Rule, RuleSet, lint_text, load_rules

@@ -9,7 +9,8 @@ looks for its parts, its negations, its hedges and the contexts that cancel it.
 Every rule kind is one class registered by name (``@register("family")``, see kinds.py); the rule
 pack (kb/data/rules/default.yaml) and a team's kb-lint.yaml only name kinds. Every step is linear in
 the length of the text: each pattern runs once over the whole text, and each candidate hit is then
-checked against precomputed, sorted match positions.
+checked against precomputed, sorted match positions. A long text is first screened by RE2 (patterns that
+cannot match in it are not run, prefilter.Screen), and its rules may run in two processes (parallel.py).
 """
 
 from __future__ import annotations
