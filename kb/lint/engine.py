@@ -24,12 +24,16 @@ from functools import lru_cache
 from itertools import compress
 from typing import Any, ClassVar, Protocol
 
+from .parallel import find_all
+
 SEVERITIES = ("error", "warning", "info")
 SENTENCE_MARKS = "。!?;\n"  # after NFKC: ！？； are ! ? ;
 CLAUSE_MARKS = SENTENCE_MARKS + ",、"
 NEG_WINDOW = 6  # characters before a match searched by the short-range `unless_before`
 # a text this long is first screened by RE2 (prefilter.Screen): the pack's patterns that cannot match in it
-# are never run. Below it, building the screen (once per process) costs more than it saves.
+# are never run. Building the screen costs about 0.08 s once per process and saves about 1.1-1.3 us per
+# character (measured on the 1 MB texts of scripts/bench_lint.py), so a one-off check breaks even near
+# 60-70k characters; 50k errs towards screening, which later long texts of the same process then reuse.
 SCREEN_MIN = 50_000
 
 
@@ -263,6 +267,14 @@ class Rule:
     # a second opinion (the learned model) reads whole replies and reports only where no rule did
     second_opinion: ClassVar[bool] = False
 
+    def patterns(self) -> list[Pattern]:
+        """Every compiled pattern of the rule (its kind's and the shared filters'), in field order."""
+        out: list[Pattern] = []
+        for f in fields(self):
+            v = getattr(self, f.name)
+            out += [p for p in (v if isinstance(v, (list, tuple)) else [v]) if hasattr(p, "finditer")]
+        return out
+
     def candidates(self, text: Text) -> list[tuple[int, int]]:
         raise NotImplementedError
 
@@ -306,12 +318,7 @@ class RuleSet:
 
     def patterns(self) -> list[re.Pattern[str]]:
         """Every Python re pattern of the rules (kb's own; a team's RE2 patterns are linear already)."""
-        out = []
-        for rule in self.rules:
-            for f in fields(rule):
-                v = getattr(rule, f.name)
-                out += [p for p in (v if isinstance(v, (list, tuple)) else [v]) if isinstance(p, re.Pattern)]
-        return out
+        return [p for rule in self.rules for p in rule.patterns() if isinstance(p, re.Pattern)]
 
     def screen_out(self, norm: str) -> set[int]:
         """ids of the rules' patterns that cannot match in norm (a long text only, see SCREEN_MIN)."""
@@ -332,8 +339,6 @@ def lint_content(text: str, ruleset: RuleSet, *, fragment: bool = False) -> list
     value, the rest of a clause), which rules that read whole replies (second opinions) do not judge."""
     norm, offsets = normalize_for_lint(text)
     unit = Text(norm, ruleset.screen_out(norm))
-    from .parallel import find_all
-
     out, second = [], []
     rules = [r for r in ruleset.rules if not (fragment and r.second_opinion)]
     for rule, spans in zip(rules, find_all(rules, unit), strict=True):

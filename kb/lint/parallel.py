@@ -15,7 +15,6 @@ import marshal
 import os
 import sys
 import threading
-from dataclasses import fields
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -39,12 +38,7 @@ def can_fork() -> bool:
 
 
 def _weight(rule: Rule) -> int:
-    out = 1
-    for f in fields(rule):
-        v = getattr(rule, f.name)
-        for p in v if isinstance(v, (list, tuple)) else [v]:
-            out += len(getattr(p, "pattern", "") or "") if hasattr(p, "finditer") else 0
-    return out
+    return 1 + sum(len(p.pattern) for p in rule.patterns())
 
 
 def split(rules: list[Rule]) -> tuple[list[int], list[int]]:
@@ -100,5 +94,5 @@ def find_all(rules: list[Rule], text: Text) -> list[Spans]:
             got = None
     if not isinstance(got, list) or len(got) != len(theirs):
         got = [rules[i].find(text) for i in theirs]  # the child failed: its share is run here
-    results.update(zip(theirs, ([tuple(sp) for sp in spans] for spans in got), strict=True))
+    results.update(zip(theirs, got, strict=True))  # (marshal gives tuples back as tuples)
     return [results[i] for i in range(len(rules))]

@@ -161,10 +161,10 @@ class Screen:
         self._set = re2.Set.SearchSet(opts)
         self._set.Add("(?:)")  # a sentinel that matches every text: its absence means RE2 gave up
         self._screened: dict[int, int] = {}  # set index -> id(pattern)
-        self._patterns = list(patterns)  # kept alive: their ids must stay theirs
-        for p in self._patterns:
+        self._patterns = {id(p): p for p in patterns}  # each once, kept alive: their ids must stay theirs
+        for p in self._patterns.values():
             sup = re2_superset(p)
-            if sup is None or id(p) in self._screened.values():
+            if sup is None:
                 continue
             try:
                 self._screened[self._set.Add(sup)] = id(p)

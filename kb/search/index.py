@@ -115,15 +115,11 @@ class Index:
     # --- building ------------------------------------------------------------------------
 
     @classmethod
+    @cycle_collector_paused()
     def build(cls, bank, problems=(), *, tokenizer: Tokenizer | None = None,
               skip: frozenset[tuple[str, int]] = frozenset()) -> Index:
         """Index a kb.model.Bank. ``skip`` leaves out (phrase id, question number) pairs
         (cross-validation); ``tokenizer`` reuses a dictionary already built."""
-        with cycle_collector_paused():
-            return cls._build(bank, problems, tokenizer, skip)
-
-    @classmethod
-    def _build(cls, bank, problems, tokenizer: Tokenizer | None, skip: frozenset[tuple[str, int]]) -> Index:
         from .scope import table as scope_table_of
         from .scoring import cohesions, field_weights
 

@@ -50,13 +50,9 @@ def _unpack(blob: bytes, n: int) -> list[tuple[int, float]]:
     return list(zip(ids, cs, strict=True))
 
 
+@cycle_collector_paused()
 def write(path: Path, index: Index, fmt: int) -> None:
     """Write index to a new SQLite file at path (the caller renames it into place)."""
-    with cycle_collector_paused():
-        _write(path, index, fmt)
-
-
-def _write(path: Path, index: Index, fmt: int) -> None:
     con = sqlite3.connect(str(path))
     try:
         con.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + _SCHEMA)
