@@ -503,3 +503,52 @@ def test_index_build_gives_the_cycle_collector_back(tmp_path):
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_likelihood_prefers_the_phrase_whose_questions_explain_more_of_the_message():
+    from kb.search.likelihood import posteriors, table, vocabulary
+
+    refund = ["退款什么时候到账", "退款多久到", "钱什么时候退回来"]
+    ship = ["什么时候发货", "多久发货", "今天能发吗"]
+    vocab = vocabulary(refund + ship)
+    assert vocab > 20
+    p = posteriors([table(refund, vocab), table(ship, vocab)], "退款什么时候到")
+    assert abs(sum(p) - 1) < 1e-9 and p[0] > 0.5 > p[1]
+    p = posteriors([table(refund, vocab), table(ship, vocab)], "什么时候发")
+    assert p[1] > p[0]
+    # no gram of the message is used by any candidate: equal shares, no ranking change
+    assert posteriors([table(refund, vocab), table(ship, vocab)], "xyz") == [0.5, 0.5]
+    assert posteriors([], "退款") == []
+
+
+def test_likelihood_is_not_made_certain_by_chatter_around_a_question():
+    """The softmax temperature grows with the square root of the message's grams: chatter around a
+    question (grams neither candidate explains better) leaves the posterior about where the question
+    alone puts it, instead of driving it to 1."""
+    from kb.search.likelihood import posteriors, table, vocabulary
+
+    refund, ship = ["退款什么时候到账", "退款多久到"], ["什么时候发货", "多久发货"]
+    vocab = vocabulary(refund + ship)
+    tables = [table(refund, vocab), table(ship, vocab)]
+    short = posteriors(tables, "退款多久到")[0]
+    long = posteriors(tables, "亲在吗我想问一下上周买的那件退款多久到账呀谢谢")[0]
+    assert 0.5 < short < 0.99 and 0.5 < long < 0.99
+    assert abs(long - short) < 0.05
+
+
+def test_likelihood_tables_come_from_the_index_questions_and_the_cache_agrees(tmp_path, index):
+    """Tables are built from Index.questions (so a cross-validation fold never sees its held-out
+    questions), and an index read from the cache file ranks exactly as the built one."""
+    from kb.search import store
+    from kb.search.likelihood import table
+
+    pi = next(i for i, p in enumerate(index.phrases) if p["id"] == "aftersales.refund_progress")
+    assert index.likelihood_table(pi) == table(index.questions[pi], index.gram_vocab)
+    path = tmp_path / "index.sqlite"
+    store.write(path, index, FORMAT)
+    disk = store.read(path, FORMAT)
+    assert disk.gram_vocab == index.gram_vocab > 1000
+    for q in ("退款啥时候到账啊", "东西坏了怎么办，能退吗", "双11拍的什么时候发"):
+        a, b = index.search(q), disk.search(q)
+        assert [(m.id, m.score) for m in a.matches] == [(m.id, m.score) for m in b.matches]
+        assert a.outcome == b.outcome

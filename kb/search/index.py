@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from ..template import overlay, render
 from .normalize import Tokenizer, clean_message, normalize, oos_messages
 
-FORMAT = 12  # bump when the data layout or the features change
+FORMAT = 13  # bump when the data layout or the features change
 FIELDS = ("questions", "title", "reply", "tags")
 
 
@@ -108,9 +108,11 @@ class Index:
     unit: float = 1.0  # what one good word contributes in this bank (scoring.field_weights)
     cohesion: list[float] = field(default_factory=list)  # per phrase: how alike its questions are (scoring.cohesions)
     scope_table: dict[str, float] = field(default_factory=dict)  # gram -> in-scope log-odds (kb.search.scope)
+    gram_vocab: int = 1  # distinct character grams of the questions (kb.search.likelihood)
     key: str = ""
     _tokenizer: Tokenizer | None = field(default=None, repr=False, compare=False)
     _common: dict[str, dict[int, float]] = field(default_factory=dict, repr=False, compare=False)
+    _tables: dict[int, tuple[dict[str, float], float]] = field(default_factory=dict, repr=False, compare=False)
 
     # --- building ------------------------------------------------------------------------
 
@@ -120,6 +122,7 @@ class Index:
               skip: frozenset[tuple[str, int]] = frozenset()) -> Index:
         """Index a kb.model.Bank. ``skip`` leaves out (phrase id, question number) pairs
         (cross-validation); ``tokenizer`` reuses a dictionary already built."""
+        from .likelihood import vocabulary
         from .scope import table as scope_table_of
         from .scoring import cohesions, field_weights
 
@@ -167,7 +170,8 @@ class Index:
                    bank_name=bank.manifest.name,
                    bank_versions={bf.book.name: bf.book.version for bf in bank.books},
                    problems=[_problem(p) for p in problems], root=str(bank.root), unit=unit,
-                   cohesion=cohesions(questions), scope_table=scope_table)
+                   cohesion=cohesions(questions), scope_table=scope_table,
+                   gram_vocab=vocabulary([q for qs in questions for q in qs]))
 
     # --- using -----------------------------------------------------------------------------
 
@@ -196,6 +200,17 @@ class Index:
         """The in-scope log-odds of those grams that have one (kb.search.scope)."""
         t = self.scope_table
         return {g: t[g] for g in grams if g in t}
+
+    def likelihood_table(self, pi: int) -> tuple[dict[str, float], float]:
+        """A phrase's naive-Bayes gram table (kb.search.likelihood), built when a search first needs it."""
+        t = self._tables.get(pi)
+        if t is None:
+            from .likelihood import table
+
+            if len(self._tables) > 5000:
+                self._tables.clear()
+            t = self._tables[pi] = table(self.questions[pi], self.gram_vocab)
+        return t
 
     def lookup(self, feature: str) -> tuple[float, list] | None:
         """(idf, postings) of a feature, None when no phrase uses it."""

@@ -21,12 +21,18 @@ def grams(compact: str) -> set[str]:
     return {compact[i:i + n] for n in (1, 2, 3) for i in range(len(compact) - n + 1)}
 
 
-def table(questions: Iterable[str], negatives: list[str]) -> dict[str, float]:
-    """{gram: log P(gram | a question) - log P(gram | an out-of-scope message)} (presence per text)."""
+def sample(questions: Iterable[str]) -> list[str]:
+    """The questions, or an even sample of MAX_QUESTIONS of them for a very large bank."""
     qs = list(questions)
     if len(qs) > MAX_QUESTIONS:
         step = len(qs) / MAX_QUESTIONS
         qs = [qs[int(i * step)] for i in range(MAX_QUESTIONS)]
+    return qs
+
+
+def table(questions: Iterable[str], negatives: list[str]) -> dict[str, float]:
+    """{gram: log P(gram | a question) - log P(gram | an out-of-scope message)} (presence per text)."""
+    qs = sample(questions)
     pos, neg = Counter(), Counter()
     for q in qs:
         pos.update(grams(q))

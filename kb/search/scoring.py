@@ -14,6 +14,9 @@ Named signals of the best candidates (``Signals``):
   cohesion   how alike the phrase's own questions are (``cohesions``): a phrase whose questions
              each name another product (quality_issue) is not held to the near-identical wording
              a phrase of near-identical questions (包邮吗 / 包不包邮) gets;
+  explained  the naive-Bayes posterior of the phrase among the candidates (kb.search.likelihood):
+             how much more of the message its questions explain than the others' do; a share
+             (NB_WEIGHT) of the rank score;
   margin     how far the runner-up is behind: 1 - second / first (rank scores);
   scope      how much the message reads like the bank's questions rather than out-of-scope buyer
              chat (kb.search.scope: naive Bayes, the index's questions against kb/data/oos_messages.txt).
@@ -45,6 +48,7 @@ from itertools import chain
 from rapidfuzz import fuzz, process
 
 from .index import FIELDS, Index, Result, idf_of
+from .likelihood import posteriors
 from .normalize import clean_message, normalize
 from .scope import score as scope_score
 
@@ -56,6 +60,7 @@ K1 = 2.0
 BIGRAM_SHARE = 0.7  # a character bigram: a share of a word of the same rarity
 UNIGRAM_SHARE = 0.5  # a single character: a share of a word of the same rarity
 FUZZY_WEIGHT = 0.45  # share of the final rank score given to the closest question's similarity
+NB_WEIGHT = 0.3  # share of the rank score given to the naive-Bayes posterior (kb.search.likelihood)
 
 CLAUSE_MIN = 3  # characters a clause needs to be searched on its own (在吗 is not a question; 包邮吗 is)
 CLAUSE_TOP = 1  # a clause may answer a message only with a phrase the whole message ranks this high
@@ -197,12 +202,14 @@ def _scored(index: Index, feats: list[str], qstr: str) -> list[Signals]:
     cands = heapq.nlargest(CANDIDATES, acc, key=acc.__getitem__)
     top = acc[cands[0]]
     in_scope = scope_score(index.scope_weights, qstr)
+    explained = posteriors([index.likelihood_table(pi) for pi in cands], qstr) if NB_WEIGHT else [0.0] * len(cands)
     out = []
-    for pi in cands:
+    for pi, post in zip(cands, explained, strict=True):
         qs = index.questions[pi]
         hit = process.extractOne(qstr, qs, scorer=fuzz.ratio) if qs and qstr else None
         best, best_q = (hit[1] / 100.0, hit[0]) if hit else (0.0, "")
-        rank = (1 - FUZZY_WEIGHT) * acc[pi] / top + FUZZY_WEIGHT * best
+        lexical = (1 - FUZZY_WEIGHT) * acc[pi] / top + FUZZY_WEIGHT * best
+        rank = (1 - NB_WEIGHT) * lexical + NB_WEIGHT * post
         out.append(Signals(pi, acc[pi], acc[pi] / index.unit, best, index.cohesion[pi],
                            best_q, rank, scope=in_scope))
     out.sort(key=lambda s: (-s.rank_score, s.phrase))

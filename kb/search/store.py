@@ -26,6 +26,7 @@ CREATE TABLE shortcuts (code TEXT PRIMARY KEY, pi INTEGER NOT NULL);
 CREATE TABLE scope (gram TEXT PRIMARY KEY, w REAL NOT NULL);
 """
 _META = ("variables", "campaigns", "freq", "freq_total", "bank_name", "bank_versions", "problems", "root", "unit",
+         "gram_vocab",
          "count", "format")
 
 
@@ -209,5 +210,5 @@ def read(path: Path, fmt: int) -> Index:
         phrases=_Rows(con, "record", meta["count"]), questions=_Rows(con, "questions", meta["count"]),
         cohesion=_Rows(con, "cohesion", meta["count"]),
         postings=postings, idf=_Idf(postings), shortcuts=_Shortcuts(con), scope_table={},
-        **{k: meta[k] for k in _META if k not in ("count", "format")}, key="", _tokenizer=None, _common={})
+        **{k: meta[k] for k in _META if k not in ("count", "format")}, key="", _tokenizer=None, _common={}, _tables={})
     return index
