@@ -552,3 +552,17 @@ def test_likelihood_tables_come_from_the_index_questions_and_the_cache_agrees(tm
         a, b = index.search(q), disk.search(q)
         assert [(m.id, m.score) for m in a.matches] == [(m.id, m.score) for m in b.matches]
         assert a.outcome == b.outcome
+
+
+def test_likelihood_tables_kept_per_process_are_bounded(index, monkeypatch):
+    """A long --jsonl run over a very large bank must not keep every phrase's table: past TABLE_GRAMS
+    entries the kept tables are dropped and built again when needed (same values)."""
+    from kb.search import index as index_module
+
+    index._tables.clear()
+    index._table_grams = 0
+    first = index.likelihood_table(0)
+    monkeypatch.setattr(index_module, "TABLE_GRAMS", len(first[0]) + 1)
+    index.likelihood_table(1)  # would pass the bound: the kept tables are dropped first
+    assert list(index._tables) == [1] and index._table_grams == len(index._tables[1][0])
+    assert index.likelihood_table(0) == first

@@ -17,10 +17,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from ..template import overlay, render
+from .likelihood import table as likelihood_table
+from .likelihood import vocabulary
 from .normalize import Tokenizer, clean_message, normalize, oos_messages
 
 FORMAT = 13  # bump when the data layout or the features change
 FIELDS = ("questions", "title", "reply", "tags")
+TABLE_GRAMS = 300_000  # naive-Bayes table entries kept per process (about 30 MB; the bundled bank needs ~100k)
 
 
 @contextmanager
@@ -113,6 +116,7 @@ class Index:
     _tokenizer: Tokenizer | None = field(default=None, repr=False, compare=False)
     _common: dict[str, dict[int, float]] = field(default_factory=dict, repr=False, compare=False)
     _tables: dict[int, tuple[dict[str, float], float]] = field(default_factory=dict, repr=False, compare=False)
+    _table_grams: int = field(default=0, repr=False, compare=False)  # entries in _tables
 
     # --- building ------------------------------------------------------------------------
 
@@ -122,7 +126,6 @@ class Index:
               skip: frozenset[tuple[str, int]] = frozenset()) -> Index:
         """Index a kb.model.Bank. ``skip`` leaves out (phrase id, question number) pairs
         (cross-validation); ``tokenizer`` reuses a dictionary already built."""
-        from .likelihood import vocabulary
         from .scope import table as scope_table_of
         from .scoring import cohesions, field_weights
 
@@ -205,11 +208,12 @@ class Index:
         """A phrase's naive-Bayes gram table (kb.search.likelihood), built when a search first needs it."""
         t = self._tables.get(pi)
         if t is None:
-            from .likelihood import table
-
-            if len(self._tables) > 5000:
+            t = likelihood_table(self.questions[pi], self.gram_vocab)
+            if self._table_grams + len(t[0]) > TABLE_GRAMS:  # a long run over a very large bank: memory stays bounded
                 self._tables.clear()
-            t = self._tables[pi] = table(self.questions[pi], self.gram_vocab)
+                self._table_grams = 0
+            self._tables[pi] = t
+            self._table_grams += len(t[0])
         return t
 
     def lookup(self, feature: str) -> tuple[float, list] | None:

@@ -210,5 +210,6 @@ def read(path: Path, fmt: int) -> Index:
         phrases=_Rows(con, "record", meta["count"]), questions=_Rows(con, "questions", meta["count"]),
         cohesion=_Rows(con, "cohesion", meta["count"]),
         postings=postings, idf=_Idf(postings), shortcuts=_Shortcuts(con), scope_table={},
-        **{k: meta[k] for k in _META if k not in ("count", "format")}, key="", _tokenizer=None, _common={}, _tables={})
+        **{k: meta[k] for k in _META if k not in ("count", "format")}, key="", _tokenizer=None, _common={}, _tables={},
+        _table_grams=0)
     return index
