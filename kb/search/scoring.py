@@ -275,11 +275,13 @@ def best_reading(readings: list[list[Signals]], model: dict | None = None) -> in
     return best
 
 
-def read_message(index: Index, query: str) -> tuple[list[str], list[list[Signals]]]:
-    """The clauses of a message and the scored candidates of each reading: [whole, clause 1, …]."""
+def read_message(index: Index, query: str, norm: str | None = None) -> tuple[list[str], list[list[Signals]]]:
+    """The clauses of a message and the scored candidates of each reading: [whole, clause 1, …]
+    (``norm``: the whole message already normalized)."""
     parts = clauses(query)
-    texts = [query[:MAX_QUERY_CHARS], *parts]
-    return parts, [_scored(index, *index.tokenizer.analyze(normalize(clean_message(t)))) for t in texts]
+    whole = norm if norm is not None else normalize(clean_message(query[:MAX_QUERY_CHARS]))
+    norms = [whole, *(normalize(clean_message(t)) for t in parts)]
+    return parts, [_scored(index, *index.tokenizer.analyze(n)) for n in norms]
 
 
 def search(index: Index, query: str, k: int = 3) -> Result:
@@ -287,7 +289,7 @@ def search(index: Index, query: str, k: int = 3) -> Result:
     compact = norm.replace(" ", "")
     if compact in index.shortcuts:  # an agent typed a Qianniu code
         return Result(query, [index.match(index.shortcuts[compact], 1.0)], "confident")
-    parts, readings = read_message(index, query)
+    parts, readings = read_message(index, query, norm)
     sigs = readings[best_reading(readings)]
     outcome = decide(sigs)
     close = min(AMBIGUOUS_MAX, _close(sigs)) if outcome == "ambiguous" else 0
