@@ -162,18 +162,20 @@ def quality(shared: Path) -> None:
     sets = {"dev.yaml": shared / "eval" / "dev.yaml", "real_dev.tsv": shared / "eval" / "real_dev.tsv",
             "phrasebank/tests.yaml": ROOT / "phrasebank" / "tests.yaml"}
     sets = {k: read_cases(v) for k, v in sets.items() if v.is_file()}
-    # out-of-scope messages written independently of the bank and of every eval set: the set-aside fifth of
-    # tests/data/oos_corpus (the other 400 are the negatives of kb's in-scope signal, kb/data/oos_messages.txt)
-    sets["oos_corpus holdout (100)"] = read_cases(ROOT / "tests" / "data" / "oos_corpus" / "holdout.yaml")
+    # out-of-scope messages written independently of the bank and of every eval set: the set-aside fifths of the
+    # two corpora of tests/data/oos_corpus (their other 800 are the negatives of kb's in-scope signal,
+    # kb/data/oos_messages.txt)
+    for name in ("holdout", "holdout2"):
+        sets[f"oos_corpus {name} (100)"] = read_cases(ROOT / "tests" / "data" / "oos_corpus" / f"{name}.yaml")
     refs = {"BM25 reference": Baseline.build(bank), "rapidfuzz scan": FuzzyScan.build(bank)}
     if "dev.yaml" in sets:
         for r in refs.values():
             r.calibrate(sets["dev.yaml"])
-    print(f"{'set':24s} {'engine':16s} {'top-1':>6s} {'top-3':>6s} {'false rej':>9s} {'oos rej':>8s} {'ms/q':>6s}")
+    print(f"{'set':26s} {'engine':16s} {'top-1':>6s} {'top-3':>6s} {'false rej':>9s} {'oos rej':>8s} {'ms/q':>6s}")
 
     def row(name: str, engine: str, rep, ms: float) -> None:
         oos = f"{rep.oos_rejected:8.3f}" if rep.out_of_scope else f"{'-':>8s}"
-        print(f"{name:24s} {engine:16s} {rep.top1:6.3f} {rep.top3:6.3f} {rep.false_rejection:9.3f} {oos} {ms:6.2f}")
+        print(f"{name:26s} {engine:16s} {rep.top1:6.3f} {rep.top3:6.3f} {rep.false_rejection:9.3f} {oos} {ms:6.2f}")
 
     for name, cases in sets.items():
         t = time.perf_counter()

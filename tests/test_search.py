@@ -471,7 +471,8 @@ def test_scope_negatives_are_the_training_part_of_the_out_of_scope_corpus():
     from kb.search.evaluate import read_cases
     from kb.search.normalize import _data_lines
 
-    train = read_cases(Path(__file__).parent / "data" / "oos_corpus" / "train.yaml")
+    folder = Path(__file__).parent / "data" / "oos_corpus"
+    train = read_cases(folder / "train.yaml") + read_cases(folder / "train2.yaml")
     assert _data_lines("oos_messages.txt") == [" ".join(c.q.split()) for c in train]
 
 
