@@ -167,6 +167,9 @@ def quality(shared: Path) -> None:
     # kb/data/oos_messages.txt)
     for name in ("holdout", "holdout2"):
         sets[f"oos_corpus {name} (100)"] = read_cases(ROOT / "tests" / "data" / "oos_corpus" / f"{name}.yaml")
+    # chat-style in-scope messages written without the bank's questions (tests/data/messy_corpus)
+    sets["messy holdout (130)"] = read_cases(ROOT / "tests" / "data" / "messy_corpus" / "holdout.yaml")
+    sets["messy tune (390)"] = read_cases(ROOT / "tests" / "data" / "messy_corpus" / "tune.yaml")
     refs = {"BM25 reference": Baseline.build(bank), "rapidfuzz scan": FuzzyScan.build(bank)}
     if "dev.yaml" in sets:
         for r in refs.values():

@@ -78,3 +78,31 @@ def test_out_of_scope_corpus_is_out_of_scope_data():
     bank, _ = load_bank(BANK)
     questions = {normalize(q) for _, _, p in bank.phrases() for q in p.questions}
     assert not questions & {normalize(t) for t in texts}
+
+
+def test_messy_corpus_labels_every_phrase_and_copies_no_question():
+    """tests/data/messy_corpus: chat-style in-scope messages written without the bank's questions (a set-aside
+    part of 2 per phrase first, then 6 per phrase): every label names phrases of the bank, every phrase is
+    covered as written, no message twice, none of 8 or more characters is one of the bank's questions (short
+    ones such as 在吗 or 包邮吗 are what every buyer types: 7 of the tuning part's coincide with a question)."""
+    from collections import Counter
+    from pathlib import Path
+
+    from kb.bank.load import load_bank
+    from kb.search.evaluate import read_cases
+    from kb.search.normalize import normalize
+    from tests.conftest import BANK
+
+    bank, _ = load_bank(BANK)
+    ids = [p.id for _, _, p in bank.phrases()]
+    folder = Path(__file__).parent / "data" / "messy_corpus"
+    for name, per in (("holdout.yaml", 2), ("tune.yaml", 6)):
+        cases = read_cases(folder / name)
+        assert all(c.expect and set(c.expect) <= set(ids) for c in cases), name
+        first = Counter(c.expect[0] for c in cases)
+        assert set(first) == set(ids) and set(first.values()) == {per}, name
+    texts = [normalize(c.q) for n in ("holdout.yaml", "tune.yaml") for c in read_cases(folder / n)]
+    assert len(set(texts)) == len(texts)
+    questions = {normalize(q) for _, _, p in bank.phrases() for q in p.questions}
+    assert not questions & {t for t in texts if len(t) >= 8}
+    assert len(questions & set(texts)) <= 7
