@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from itertools import compress, repeat
-from operator import or_
 
 from .scope import grams, sample
 
@@ -51,15 +49,13 @@ def posteriors(tables: list[Table], compact: str) -> list[float]:
     if not tables:
         return []
     gs = sorted(grams(compact))
-    used = [False] * len(gs)
-    for t, _ in tables:  # the grams some candidate uses (loops in C: map over dict methods)
-        used = list(map(or_, used, map(t.__contains__, gs)))
-    gs = list(compress(gs, used))
-    if not gs:
+    hits = [list(filter(t.__contains__, gs)) for t, _ in tables]  # per candidate, the grams it uses (C loops)
+    n = len(set().union(*hits))  # grams some candidate uses; each candidate lacks n - len(its hits)
+    if not n:
         return [1.0 / len(tables)] * len(tables)
-    scores = [sum(map(t.get, gs, repeat(floor, len(gs)))) for t, floor in tables]
+    scores = [sum(map(t.__getitem__, h)) + floor * (n - len(h)) for (t, floor), h in zip(tables, hits, strict=True)]
     top = max(scores)
-    temp = TEMP * math.sqrt(len(gs))
+    temp = TEMP * math.sqrt(n)
     exps = [math.exp((s - top) / temp) for s in scores]
     total = sum(exps)
     return [e / total for e in exps]
