@@ -567,3 +567,18 @@ def test_likelihood_tables_kept_per_process_are_bounded(index, monkeypatch):
     index.likelihood_table(1)  # would pass the bound: the kept tables are dropped first
     assert list(index._tables) == [1] and index._table_grams == len(index._tables[1][0])
     assert index.likelihood_table(0) == first
+
+
+def test_cache_key_covers_every_search_module(tmp_path, monkeypatch):
+    """The index stores what scope.py and likelihood.py compute: every kb.search module is part of the
+    cache key, so a change to any of them is never served an index built by the old code."""
+    from kb.search import cache
+
+    names = {p.name for p in cache.search_code()}
+    assert {"index.py", "normalize.py", "scoring.py", "store.py", "scope.py", "likelihood.py"} <= names
+    before = cache.bank_key(BANK)
+    extra = tmp_path / "zz_extra.py"
+    extra.write_text("X = 1\n", encoding="utf-8")
+    real = cache.search_code()
+    monkeypatch.setattr(cache, "search_code", lambda: [*real, extra])
+    assert cache.bank_key(BANK) != before

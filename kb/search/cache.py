@@ -23,7 +23,6 @@ from .index import FORMAT, Index
 from .normalize import data_fingerprint
 
 MAX_FILES = 8
-_CODE = ("index.py", "normalize.py", "scoring.py", "store.py")
 _notice_shown = False
 
 
@@ -31,14 +30,19 @@ def cache_dir() -> Path:
     return user_dir("cache", "KB_CACHE_DIR")
 
 
+def search_code() -> list[Path]:
+    """Every module of kb.search: what it computes may be stored in the index (the scope table and the
+    gram vocabulary come from scope.py and likelihood.py), so a change to any of them is another index."""
+    return sorted(Path(__file__).parent.glob("*.py"))
+
+
 def bank_key(root: Path) -> str:
     """A hash of everything the index of the bank at root depends on."""
     h = hashlib.sha256()
     h.update(f"kb {__version__} index {FORMAT}\n".encode())
     h.update(data_fingerprint().encode("utf-8"))
-    here = Path(__file__).parent
-    for code in _CODE:  # an index built by other code is another index
-        h.update((here / code).read_bytes())
+    for code in search_code():  # an index built by other code is another index
+        h.update(code.name.encode("utf-8") + b"\0" + code.read_bytes())
     for p in bank_files(Path(root)):
         h.update(b"\0" + str(p.relative_to(root)).encode("utf-8", "surrogateescape") + b"\0")
         try:

@@ -17,8 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from ..template import overlay, render
-from .likelihood import table as likelihood_table
-from .likelihood import vocabulary
+from . import likelihood
 from .normalize import Tokenizer, clean_message, normalize, oos_messages
 
 FORMAT = 13  # bump when the data layout or the features change
@@ -174,7 +173,7 @@ class Index:
                    bank_versions={bf.book.name: bf.book.version for bf in bank.books},
                    problems=[_problem(p) for p in problems], root=str(bank.root), unit=unit,
                    cohesion=cohesions(questions), scope_table=scope_table,
-                   gram_vocab=vocabulary([q for qs in questions for q in qs]))
+                   gram_vocab=likelihood.vocabulary([q for qs in questions for q in qs]))
 
     # --- using -----------------------------------------------------------------------------
 
@@ -208,7 +207,7 @@ class Index:
         """A phrase's naive-Bayes gram table (kb.search.likelihood), built when a search first needs it."""
         t = self._tables.get(pi)
         if t is None:
-            t = likelihood_table(self.questions[pi], self.gram_vocab)
+            t = likelihood.table(self.questions[pi], self.gram_vocab)
             if self._table_grams + len(t[0]) > TABLE_GRAMS:  # a long run over a very large bank: memory stays bounded
                 self._tables.clear()
                 self._table_grams = 0

@@ -3,7 +3,10 @@
 Ranking is BM25F over phrase documents (``field_weights``): a feature's frequency in each
 field (questions, title, reply, tags) is length-normalized per field, weighted, summed and
 saturated, then multiplied by the feature's idf. Every (feature, phrase) contribution is
-precomputed when the index is built.
+precomputed when the index is built. The rank score of a candidate mixes its BM25F score (relative to
+the first's), the similarity of its closest question (``FUZZY_WEIGHT``) and its naive-Bayes posterior
+among the candidates (``NB_WEIGHT``; kb.search.likelihood: how much of the message its questions
+explain, the grams it lacks included).
 
 Named signals of the best candidates (``Signals``):
   evidence   the BM25F score in units of one good word of this bank (``Index.unit``), so a bank
@@ -14,9 +17,6 @@ Named signals of the best candidates (``Signals``):
   cohesion   how alike the phrase's own questions are (``cohesions``): a phrase whose questions
              each name another product (quality_issue) is not held to the near-identical wording
              a phrase of near-identical questions (包邮吗 / 包不包邮) gets;
-  explained  the naive-Bayes posterior of the phrase among the candidates (kb.search.likelihood):
-             how much more of the message its questions explain than the others' do; a share
-             (NB_WEIGHT) of the rank score;
   margin     how far the runner-up is behind: 1 - second / first (rank scores);
   scope      how much the message reads like the bank's questions rather than out-of-scope buyer
              chat (kb.search.scope: naive Bayes, the index's questions against kb/data/oos_messages.txt).
