@@ -324,6 +324,7 @@ def test_report_figures_are_computed_as_documented():
     assert rep.top1 == 1 / 4 and rep.top3 == 3 / 4
     assert rep.mrr == pytest.approx((1 + 1 / 2 + 1 / 3) / 4)
     assert rep.false_rejection == 1 / 4 and rep.ambiguous == 1 / 4
+    assert rep.first == 1 / 4  # only case a has the right phrase first (b, c: later; d: nowhere)
     assert rep.oos_rejected == pytest.approx(2 / 3)
     assert [m["line"] for m in rep.misses] == [2, 3, 4, 6]
 

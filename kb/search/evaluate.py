@@ -10,6 +10,8 @@ Definitions (in-scope = cases with an expect; out-of-scope = expect null):
   false rejection  in-scope cases answered "none" (no confident match)
   ambiguous        in-scope cases answered "ambiguous" (candidates shown, none picked)
   oos rejected     out-of-scope cases not answered confidently
+  first            in-scope cases whose first match is right, whatever the outcome (ranking alone:
+                   top-1 is at most this; the gap is confidence, the rest is the bank's wording)
 A phrase is right when its id equals an expected id or starts with it + "." (a flow step).
 """
 
@@ -41,13 +43,14 @@ class Report:
     oos_rejected: float
     false_rejection: float
     ambiguous: float
+    first: float = 0.0  # the first candidate is right, whatever the outcome (ranking alone)
     misses: list[dict] = field(default_factory=list)
     results: list[tuple[Case, Result]] = field(default_factory=list, repr=False)
     per_phrase: dict[str, dict] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return {k: getattr(self, k) for k in ("total", "in_scope", "out_of_scope", "top1", "top3", "mrr",
-                                              "oos_rejected", "false_rejection", "ambiguous", "misses",
+                                              "oos_rejected", "false_rejection", "ambiguous", "first", "misses",
                                               "per_phrase")}
 
 
@@ -127,7 +130,7 @@ def check_ids(index: Index, cases: list[Case], source: str) -> None:
 def score(cases_results: list[tuple[Case, Result]]) -> Report:
     if not cases_results:
         raise KbError("the case file has no cases")
-    ins = oos = top1 = top3 = rejected = false_rej = amb = 0
+    ins = oos = top1 = top3 = rejected = false_rej = amb = first = 0
     rr = 0.0
     misses = []
     per: dict[str, dict] = {}
@@ -149,6 +152,7 @@ def score(cases_results: list[tuple[Case, Result]]) -> Report:
             top3 += 1
             pp["top3"] += 1
             rr += 1 / rank
+            first += rank == 1
         false_rej += r.outcome == "none"
         amb += r.outcome == "ambiguous"
         if r.confident and rank == 1:
@@ -161,7 +165,7 @@ def score(cases_results: list[tuple[Case, Result]]) -> Report:
     div = max(ins, 1)
     return Report(total=len(cases_results), in_scope=ins, out_of_scope=oos, top1=top1 / div, top3=top3 / div,
                   mrr=rr / div, oos_rejected=rejected / oos if oos else 1.0,
-                  false_rejection=false_rej / div, ambiguous=amb / div, misses=misses,
+                  false_rejection=false_rej / div, ambiguous=amb / div, first=first / div, misses=misses,
                   results=list(cases_results), per_phrase=per)
 
 
@@ -212,6 +216,8 @@ def format_report(rep: Report, *, per_phrase: bool = False, misses: bool = True)
         f"out-of-scope rejected: {rep.oos_rejected:.3f}",
         f"in-scope false rejection: {rep.false_rejection:.3f}",
         f"in-scope ambiguous: {rep.ambiguous:.3f}",
+        f"first candidate right, any outcome: {rep.first:.3f} (ranking alone: what more questions can raise; "
+        "top-1 also needs a confident outcome)",
     ]
     if per_phrase and rep.per_phrase:
         lines.append("per phrase (weakest first):")
